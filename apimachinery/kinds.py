@@ -48,6 +48,8 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     has_status: bool = True
+    # Most kinds drop a client's status on create (it is the controllers' to write); Node keeps it.
+    create_keeps_status: bool = False
     # Name of the OpenAPI definition used for structural validation, e.g. "io.k8s.api.core.v1.Pod".
     schema_ref: str | None = None
     # Strategy hooks. `default` mutates in place; validators return every error they find.

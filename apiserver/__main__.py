@@ -1,0 +1,52 @@
+"""`kubeling-apiserver` / `python -m apiserver`: the API server process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+
+from apiserver.server import APIServer, ServerConfig
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="kubeling-apiserver", description=__doc__)
+    parser.add_argument("--etcd-servers", default="127.0.0.1:2379", help="etcd endpoint host:port")
+    parser.add_argument("--bind-address", default="127.0.0.1")
+    parser.add_argument("--grpc-port", type=int, default=6444, help="internal gRPC API port (0: any free)")
+    parser.add_argument("--port", type=int, default=6443, help="HTTP port: healthz, metrics, kubectl API")
+    parser.add_argument("--compaction-interval", type=float, default=300.0,
+                        help="seconds between etcd compactions (Kubernetes default 5m)")
+    parser.add_argument("--watch-cache-capacity", type=int, default=100_000)
+    parser.add_argument("--bookmark-interval", type=float, default=5.0)
+    parser.add_argument("--log-level", default="INFO")
+    return parser.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> None:
+    config = ServerConfig(etcd_endpoint=args.etcd_servers, bind_address=args.bind_address,
+                          grpc_port=args.grpc_port, http_port=args.port,
+                          compaction_interval=args.compaction_interval,
+                          watch_cache_capacity=args.watch_cache_capacity,
+                          bookmark_interval=args.bookmark_interval)
+    server = APIServer(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    print(f"kubeling-apiserver ready grpc={server.grpc_port} http={server.http_port}", flush=True)
+    await stop.wait()
+    await server.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

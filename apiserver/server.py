@@ -1,0 +1,157 @@
+"""The apiserver process, assembled: etcd storage, watch caches, registry, gRPC and HTTP.
+
+Start-up order: connect to etcd (waiting for it, so the apiserver can start before etcd in a
+chaos run), fill a watch cache per kind (rebuilding history from the last compaction point so
+that watches from before a restart resume), make sure the system namespaces exist, then serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import grpc
+from aiohttp import web
+
+from apimachinery import errors
+from apimachinery.kinds import KindRegistry, default_registry
+from apiserver.admission import AdmissionChain
+from apiserver.admission.namespace_lifecycle import NamespaceLifecycle
+from apiserver.compaction import Compactor, last_compacted_revision
+from apiserver.grpc_service import ResourcesServicer
+from apiserver.health import add_health_routes
+from apiserver.registry.store import Registry
+from apiserver.registry.validation import Validation
+from apiserver.storage import EtcdStorage
+from apiserver.watch_cache import WatchCache
+from proto import kubeling_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class ServerConfig:
+    etcd_endpoint: str = "127.0.0.1:2379"
+    bind_address: str = "127.0.0.1"
+    grpc_port: int = 6444
+    http_port: int = 6443
+    compaction_interval: float = 300.0
+    watch_cache_capacity: int = 100_000
+    bookmark_interval: float = 5.0
+    history_replay_limit: int = 100_000  # revisions of etcd history a restarted cache may replay
+
+
+class APIServer:
+    def __init__(self, config: ServerConfig, kinds: KindRegistry | None = None) -> None:
+        self.config = config
+        self.kinds = kinds or default_registry()
+        self.storage = EtcdStorage(config.etcd_endpoint)
+        self.caches: dict[str, WatchCache] = {}
+        self.registry: Registry | None = None
+        self._grpc: grpc.aio.Server | None = None
+        self._http: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.ready = False
+        self.grpc_port = config.grpc_port
+        self.http_port = config.http_port
+
+    async def start(self) -> None:
+        await self._connect_etcd()
+        await self._start_caches()
+        self.registry = Registry(self.storage, self.kinds, Validation(),
+                                 AdmissionChain([NamespaceLifecycle(self._namespace)]), self.caches)
+        await self._ensure_system_namespaces()
+        await self._serve_grpc()
+        await self._serve_http()
+        compactor = Compactor(self.storage, self.config.compaction_interval)
+        self._tasks.append(asyncio.create_task(compactor.run(), name="compactor"))
+        self.ready = True
+        log.info("apiserver ready: gRPC on %s:%d, HTTP on %s:%d", self.config.bind_address, self.grpc_port,
+                 self.config.bind_address, self.http_port)
+
+    async def stop(self) -> None:
+        self.ready = False
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+        if self._grpc is not None:
+            await self._grpc.stop(grace=1.0)
+        if self._http is not None:
+            await self._http.cleanup()
+        for cache in self.caches.values():
+            await cache.stop()
+        await self.storage.close()
+
+    async def _connect_etcd(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self.storage.connect()
+                await self.storage.current_revision()
+                return
+            except Exception as e:
+                log.warning("waiting for etcd at %s: %s", self.config.etcd_endpoint, e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _start_caches(self) -> None:
+        current = await self.storage.current_revision()
+        history_from = max(await last_compacted_revision(self.storage),
+                           current - self.config.history_replay_limit, 1)
+        for rt in self.kinds.all():
+            cache = WatchCache(self.storage, rt, capacity=self.config.watch_cache_capacity,
+                               bookmark_interval=self.config.bookmark_interval)
+            self.caches[rt.group_resource] = cache
+        await asyncio.gather(*(cache.start(history_from) for cache in self.caches.values()))
+        # History replays through the watch; wait until each cache has caught up with "now".
+        await asyncio.gather(*(cache.wait_fresh(current) for cache in self.caches.values()))
+
+    async def _namespace(self, name: str) -> dict | None:
+        assert self.registry is not None
+        rt = self.kinds.get("", "namespaces")
+        assert rt is not None
+        cached = self.caches[rt.group_resource].state.get(rt.key("", name))
+        if cached is not None:
+            return cached.obj
+        try:
+            return await self.registry.get(rt, "", name)
+        except errors.NotFound:
+            return None
+
+    async def _ensure_system_namespaces(self) -> None:
+        assert self.registry is not None
+        rt = self.kinds.get("", "namespaces")
+        assert rt is not None
+        for name in SYSTEM_NAMESPACES:
+            try:
+                await self.registry.create(rt, {"apiVersion": "v1", "kind": "Namespace",
+                                                "metadata": {"name": name}}, "")
+            except errors.AlreadyExists:
+                pass
+
+    async def _serve_grpc(self) -> None:
+        assert self.registry is not None
+        options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.so_reuseport", 0)]
+        self._grpc = grpc.aio.server(options=options)
+        pb_grpc.add_ResourcesServicer_to_server(ResourcesServicer(self.registry), self._grpc)
+        address = f"{self.config.bind_address}:{self.grpc_port}"  # a restart keeps the port it had
+        self.grpc_port = self._grpc.add_insecure_port(address)
+        if self.grpc_port == 0:
+            raise RuntimeError(f"cannot listen on {address}")
+        await self._grpc.start()
+
+    async def _serve_http(self) -> None:
+        app = web.Application()
+        add_health_routes(app, lambda: self.ready)
+        self._http = web.AppRunner(app, access_log=None)
+        await self._http.setup()
+        site = web.TCPSite(self._http, self.config.bind_address, self.http_port)
+        await site.start()
+        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        if sockets:
+            self.http_port = sockets[0].getsockname()[1]
