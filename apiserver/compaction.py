@@ -3,8 +3,8 @@
 etcd keeps every revision until compacted, and its transactions slow down ~3x as history grows
 (measured here), so the apiserver compacts on a schedule: at each tick it compacts to the revision
 it saw at the previous tick, which keeps a history window of one interval (default 5 minutes) for
-watches and paged lists. The compacted revision is recorded under COMPACT_REVISION_KEY so that a
-restarted apiserver knows how far back its watch caches can rebuild history.
+watches and paged lists. A restarted apiserver finds the compaction point by asking etcd
+(`EtcdStorage.oldest_revision`), so no bookkeeping key is needed.
 """
 
 from __future__ import annotations
@@ -15,13 +15,6 @@ import logging
 from apiserver.storage import EtcdStorage
 
 log = logging.getLogger(__name__)
-COMPACT_REVISION_KEY = "/kubeling/compact-revision"
-
-
-async def last_compacted_revision(storage: EtcdStorage) -> int:
-    kv = await storage.get(COMPACT_REVISION_KEY)
-    return int(kv.value) if kv is not None else 0
-
 
 class Compactor:
     """Compacts etcd every `interval` seconds to the revision of the previous tick."""
@@ -46,7 +39,6 @@ class Compactor:
 
     async def compact(self, revision: int) -> None:
         await self.storage.compact(revision)
-        await self.storage.put(COMPACT_REVISION_KEY, str(revision).encode())
         self.compactions += 1
         log.info("compacted etcd to revision %d", revision)
         if self.defragment_every and self.compactions % self.defragment_every == 0:

@@ -1,10 +1,8 @@
 """One raw etcd watch on a key prefix, yielding batches of changes with the revision they reach.
 
-The watch cache needs two things aetcd's watcher hides: the header revision of every response
-(so it knows how fresh it is even when nothing in its prefix changes) and progress requests
-(so a reader asking for "at least revision N" can be answered without waiting for a write).
-This module opens the Watch bidi-stream itself through aetcd's channel and yields `WatchBatch`es
-in revision order. Guarantees: every change after `start_revision` under the prefix is delivered
+The watch cache needs control aetcd's watcher hides (prev_kv, the exact revision of each batch,
+cancellation of one stream), so this module opens the Watch bidi-stream itself through aetcd's
+channel and yields `WatchBatch`es in revision order. Guarantees: every change after `start_revision` under the prefix is delivered
 exactly once, in order, or the iterator raises (`Compacted` when the start is too old, an
 ApiError/grpc error when the stream breaks) and the caller re-establishes from a new list.
 """
@@ -36,7 +34,7 @@ class Change:
 @dataclass(frozen=True)
 class WatchBatch:
     changes: list[Change]
-    revision: int  # etcd has sent every change under the prefix up to this revision
+    revision: int  # every change under the prefix up to this revision has been delivered
 
 
 class EtcdWatch:
@@ -49,10 +47,6 @@ class EtcdWatch:
         self._requests: asyncio.Queue[rpc.WatchRequest | None] = asyncio.Queue()
         self._call: grpc.aio.StreamStreamCall | None = None
 
-    def request_progress(self) -> None:
-        """Ask etcd for a progress notification: a batch with no changes and the current revision."""
-        self._requests.put_nowait(rpc.WatchRequest(progress_request=rpc.WatchProgressRequest()))
-
     def cancel(self) -> None:
         self._requests.put_nowait(None)
         if self._call is not None:
@@ -61,7 +55,7 @@ class EtcdWatch:
     async def _outgoing(self) -> AsyncIterator[rpc.WatchRequest]:
         create = rpc.WatchCreateRequest(
             key=self._prefix.encode(), range_end=prefix_end(self._prefix),
-            start_revision=self._start, progress_notify=True, prev_kv=True,
+            start_revision=self._start, prev_kv=True,
         )
         yield rpc.WatchRequest(create_request=create)
         while (request := await self._requests.get()) is not None:
@@ -76,7 +70,12 @@ class EtcdWatch:
                 raise ConnectionError(f"etcd canceled the watch: {response.cancel_reason}")
             if response.created and not response.events:
                 continue
-            yield WatchBatch([_change(e) for e in response.events], int(response.header.revision))
+            changes = [_change(e) for e in response.events]
+            if not changes:
+                continue  # progress notification: untrustworthy before etcd 3.4.26 (etcd #15220)
+            # While catching up, etcd stamps every batch with its *current* revision although more
+            # history may follow, so a batch only vouches for its last change.
+            yield WatchBatch(changes, changes[-1].revision)
 
 
 def _change(event: rpc.Event) -> Change:

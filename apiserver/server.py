@@ -8,6 +8,7 @@ that watches from before a restart resume), make sure the system namespaces exis
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from apimachinery import errors
 from apimachinery.kinds import KindRegistry, default_registry
 from apiserver.admission import AdmissionChain
 from apiserver.admission.namespace_lifecycle import NamespaceLifecycle
-from apiserver.compaction import Compactor, last_compacted_revision
+from apiserver.compaction import Compactor
 from apiserver.grpc_service import ResourcesServicer
 from apiserver.health import add_health_routes
 from apiserver.registry.store import Registry
@@ -99,8 +100,7 @@ class APIServer:
 
     async def _start_caches(self) -> None:
         current = await self.storage.current_revision()
-        history_from = max(await last_compacted_revision(self.storage),
-                           current - self.config.history_replay_limit, 1)
+        history_from = max(await self.storage.oldest_revision(), current - self.config.history_replay_limit, 1)
         for rt in self.kinds.all():
             cache = WatchCache(self.storage, rt, capacity=self.config.watch_cache_capacity,
                                bookmark_interval=self.config.bookmark_interval)
@@ -126,11 +126,9 @@ class APIServer:
         rt = self.kinds.get("", "namespaces")
         assert rt is not None
         for name in SYSTEM_NAMESPACES:
-            try:
+            with contextlib.suppress(errors.AlreadyExists):
                 await self.registry.create(rt, {"apiVersion": "v1", "kind": "Namespace",
                                                 "metadata": {"name": name}}, "")
-            except errors.AlreadyExists:
-                pass
 
     async def _serve_grpc(self) -> None:
         assert self.registry is not None

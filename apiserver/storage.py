@@ -17,6 +17,7 @@ aetcd manages the connection; the raw KV stub is used for ranges because aetcd's
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -118,7 +119,7 @@ class EtcdStorage:
         response = await self._call("Range", request)
         return RangeResult(
             kvs=[_kv(kv) for kv in response.kvs],  # type: ignore[attr-defined]
-            revision=int(response.header.revision) if not revision else revision,  # type: ignore[attr-defined]
+            revision=revision or int(response.header.revision),  # type: ignore[attr-defined]
             more=bool(response.more),  # type: ignore[attr-defined]
             count=int(response.count),  # type: ignore[attr-defined]
         )
@@ -155,16 +156,26 @@ class EtcdStorage:
         kvs = response.responses[0].response_range.kvs  # type: ignore[attr-defined]
         raise RevisionMismatch(_kv(kvs[0]) if kvs else None, revision)
 
+    async def oldest_revision(self) -> int:
+        """The oldest revision etcd can still be read at (its compaction point), by binary search."""
+        low, high = 1, await self.current_revision()
+        while low < high:
+            middle = (low + high) // 2
+            try:
+                await self._call("Range", rpc.RangeRequest(key=b"\0", count_only=True, revision=middle))
+                high = middle
+            except Compacted:
+                low = middle + 1
+        return low
+
     async def put(self, key: str, value: bytes) -> int:
         """Unconditional put, for the apiserver's own bookkeeping keys (never for API objects)."""
         response = await self._call("Put", rpc.PutRequest(key=key.encode(), value=value))
         return int(response.header.revision)  # type: ignore[attr-defined]
 
     async def compact(self, revision: int) -> None:
-        try:
+        with contextlib.suppress(Compacted):  # someone compacted further already
             await self._call("Compact", rpc.CompactionRequest(revision=revision))
-        except Compacted:
-            pass  # someone compacted further already
 
     async def defragment(self) -> None:
         await self._client.defragment()

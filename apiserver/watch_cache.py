@@ -10,7 +10,11 @@ Guarantees, which the chaos tests check:
   revision it asked for; asking for one older than the window answers Gone (410) and the client
   relists;
 - a watcher asking for a revision newer than the cache waits (up to `fresh_timeout`) until the
-  cache has caught up, prompted by an etcd progress request;
+  cache has caught up. The cache proves it has by writing a marker key inside its own prefix
+  (`<prefix>\\0`, which no object name can produce) and seeing that write arrive through its own
+  watch: everything before it has then arrived too. (etcd's progress requests would be cheaper,
+  but etcd before 3.4.26 answers them before a catching-up watcher has been sent everything —
+  etcd issue #15220 — and Debian ships 3.4.23.);
 - on start the cache can rebuild its window from etcd history (from the last compaction point),
   so after an apiserver restart clients resume their watches where they were instead of relisting.
 """
@@ -23,9 +27,9 @@ from collections import deque
 from collections.abc import Iterable
 
 import orjson
+from apimachinery.fields import object_fields
 
 from apimachinery import errors
-from apimachinery.fields import object_fields
 from apimachinery.kinds import ResourceType
 from apiserver.cache_watcher import (
     ADDED,
@@ -41,6 +45,14 @@ from apiserver.etcd_watch import Change, EtcdWatch, WatchBatch
 from apiserver.storage import Compacted, EtcdStorage, prefix_end
 
 log = logging.getLogger(__name__)
+MARKER_SUFFIX = "\0"  # <prefix>\0: the cache's freshness marker; never a valid object key
+
+
+NATURAL_WAIT_SECONDS = 0.05  # a revision of this resource usually arrives by itself within this
+
+
+def is_marker_key(key: str) -> bool:
+    return key.endswith(MARKER_SUFFIX)
 
 
 class WatchCache:
@@ -88,7 +100,8 @@ class WatchCache:
 
     async def _load(self, revision: int) -> None:
         result = await self.storage.range(self.prefix, prefix_end(self.prefix), revision=revision)
-        self.state = {kv.key: self._decode(kv.key, kv.value, kv.mod_revision) for kv in result.kvs}
+        self.state = {kv.key: self._decode(kv.key, kv.value, kv.mod_revision) for kv in result.kvs
+                      if not is_marker_key(kv.key)}
         self._events.clear()
         self.revision = self.oldest = result.revision
         log.info("watch cache %s loaded %d objects at revision %d", self.rt.plural,
@@ -100,7 +113,6 @@ class WatchCache:
         while True:
             self._etcd_watch = EtcdWatch(self.storage.channel, self.prefix, self.revision + 1)
             try:
-                self._etcd_watch.request_progress()
                 async for batch in self._etcd_watch:
                     await self._apply(batch)
                     self.ready.set()
@@ -133,8 +145,6 @@ class WatchCache:
     async def _bookmarks(self) -> None:
         while True:
             await asyncio.sleep(self._bookmark_interval)
-            if self._etcd_watch is not None:
-                self._etcd_watch.request_progress()
             raw = bookmark_raw(self.rt.api_version, self.rt.kind, self.revision)
             for watcher in list(self._watchers):
                 if watcher.sent_revision < self.revision:
@@ -150,7 +160,8 @@ class WatchCache:
 
     async def _apply(self, batch: WatchBatch) -> None:
         for change in batch.changes:
-            self._record(self._to_event(change))
+            if not is_marker_key(change.key):
+                self._record(self._to_event(change))
         if batch.revision > self.revision:
             async with self._fresh:
                 self.revision = batch.revision
@@ -178,18 +189,23 @@ class WatchCache:
 
     async def wait_fresh(self, revision: int) -> None:
         """Return once the cache has seen `revision`; 504 Timeout if it does not within the limit."""
-        if revision <= self.revision:
+        if revision <= self.revision or await self._caught_up(revision, NATURAL_WAIT_SECONDS):
             return
-        if self._etcd_watch is not None:
-            self._etcd_watch.request_progress()
+        marker = await self.storage.put(self.prefix + MARKER_SUFFIX, b"")
+        if marker <= revision:
+            raise errors.ApiError(504, errors.REASON_TIMEOUT,
+                                  f"Too large resource version: {revision}, current: {marker - 1}")
+        if not await self._caught_up(marker, self._fresh_timeout):
+            raise errors.ApiError(504, errors.REASON_TIMEOUT, f"the watch cache of {self.rt.plural} did not "
+                                  f"catch up with revision {revision} in time")
+
+    async def _caught_up(self, revision: int, timeout: float) -> bool:
         async with self._fresh:
             try:
-                await asyncio.wait_for(self._fresh.wait_for(lambda: self.revision >= revision),
-                                       self._fresh_timeout)
+                await asyncio.wait_for(self._fresh.wait_for(lambda: self.revision >= revision), timeout)
+                return True
             except TimeoutError:
-                raise errors.ApiError(504, errors.REASON_TIMEOUT,
-                                      f"Too large resource version: {revision}, "
-                                      f"current: {self.revision}") from None
+                return False
 
     def list(self, filter_: Filter) -> tuple[list[CachedObject], int]:
         """Matching objects sorted by key, and the revision the answer is at."""

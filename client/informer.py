@@ -112,7 +112,7 @@ class Informer:
     def _replace(self, items: list[Object]) -> None:
         """Make the store equal `items`, delivering the difference to the handlers."""
         fresh = {object_key(obj): obj for obj in items}
-        for key in self.store.keys():
+        for key in self.store.keys():  # noqa: SIM118 -- Store.keys() returns a copy; removing is safe
             if key not in fresh:
                 gone = self.store.remove(key)
                 if gone is not None:

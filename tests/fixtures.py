@@ -63,8 +63,8 @@ class EtcdServer:
                 "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
                 "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
                 "--initial-cluster", f"test={peer_url}", "--log-level", "error", "--logger", "zap"]
-        log = open(self.data_dir.parent / f"etcd-{self.client_port}.log", "ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.data_dir.parent / f"etcd-{self.client_port}.log", "ab") as log:
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         wait_for_port(self.client_port, process=self.process)
 
     def stop(self) -> None:
@@ -97,9 +97,9 @@ class ApiserverProcess:
         self.http_port = self.http_port or free_port()
         args = [sys.executable, "-m", "apiserver", "--etcd-servers", self.etcd_endpoint,
                 "--grpc-port", str(self.grpc_port), "--port", str(self.http_port), *self.extra_args]
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
         wait_for_port(self.grpc_port, timeout=30, process=self.process)
 
     def kill(self) -> None:

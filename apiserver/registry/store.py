@@ -29,7 +29,7 @@ from apiserver.registry.binding import compute_binding
 from apiserver.registry.patch import apply_patch
 from apiserver.registry.validation import Validation
 from apiserver.storage import Compacted, EtcdStorage, KeyValue, RevisionMismatch, prefix_end
-from apiserver.watch_cache import WatchCache
+from apiserver.watch_cache import WatchCache, is_marker_key
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
@@ -131,6 +131,8 @@ class Registry:
     def _selected(cache: WatchCache, kvs: list[KeyValue], filter_: Any) -> list[bytes]:
         selected = []
         for kv in kvs:
+            if is_marker_key(kv.key):
+                continue
             cached = cache._decode(kv.key, kv.value, kv.mod_revision)
             if filter_.matches(cached):
                 selected.append(cached.raw)
@@ -253,7 +255,8 @@ class Registry:
     # -- delete ----------------------------------------------------------------------------
 
     async def delete(self, rt: ResourceType, namespace: str, name: str,
-                     options: deletion.DeleteOptions = deletion.DeleteOptions()) -> WriteResult:
+                     options: deletion.DeleteOptions | None = None) -> WriteResult:
+        options = options or deletion.DeleteOptions()
         key = rt.key(namespace, name)
         while True:
             current = await self.get(rt, namespace, name)

@@ -45,7 +45,7 @@ async def stored_revisions(endpoint: str) -> dict[str, int]:
     host, port = endpoint.split(":")
     async with Etcd(host=host, port=int(port)) as etcd:
         result = await etcd.get_prefix(b"/registry/configmaps/default/")
-    return {kv.key.decode().rsplit("/", 1)[1]: kv.mod_revision for _, kv in result}
+    return {kv.key.decode().rsplit("/", 1)[1]: kv.mod_revision for kv in result}
 
 
 async def test_kill_9_of_the_apiserver_loses_no_acknowledged_write_and_the_informer_misses_nothing(

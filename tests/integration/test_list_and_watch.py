@@ -71,7 +71,7 @@ async def test_event_field_selectors_select_by_involved_object(client):
 
 
 async def test_unsupported_field_selector_is_a_bad_request(client):
-    with pytest.raises(errors.BadRequest, match="field label not supported: spec.bogus"):
+    with pytest.raises(errors.BadRequest, match=r"field label not supported: spec\.bogus"):
         await client.list("pods", "default", field_selector="spec.bogus=1")
 
 
