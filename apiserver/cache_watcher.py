@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from apimachinery.fields import FieldSelector
-from apimachinery.labels import Selector
 
 from apimachinery import errors
+from apimachinery.fields import FieldSelector
+from apimachinery.labels import Selector
 
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
 

@@ -2,9 +2,10 @@
 
 The watch cache needs control aetcd's watcher hides (prev_kv, the exact revision of each batch,
 cancellation of one stream), so this module opens the Watch bidi-stream itself through aetcd's
-channel and yields `WatchBatch`es in revision order. Guarantees: every change after `start_revision` under the prefix is delivered
-exactly once, in order, or the iterator raises (`Compacted` when the start is too old, an
-ApiError/grpc error when the stream breaks) and the caller re-establishes from a new list.
+channel and yields `WatchBatch`es in revision order. Guarantees: every change under the prefix
+after `start_revision` is delivered exactly once, in order, or the iterator raises (`Compacted`
+when the start is too old, an ApiError/grpc error when the stream breaks) and the caller
+re-establishes from a new list.
 """
 
 from __future__ import annotations

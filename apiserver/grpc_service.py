@@ -98,8 +98,8 @@ class ResourcesServicer(pb_grpc.ResourcesServicer):
                                   request.limit, getattr(request, "continue"), request.resource_version,
                                   request.resource_version_match)
             result = await self.registry.list(rt, options)
-            response = pb.ListResponse(items=result.items, resource_version=str(result.revision),
-                                       **{"continue": result.continue_token})
+            response = pb.ListResponse(items=result.items, resource_version=str(result.revision))
+            setattr(response, "continue", result.continue_token)  # a Python keyword as a field name
             if result.remaining is not None:
                 response.remaining_item_count = result.remaining
                 response.has_remaining_item_count = True

@@ -150,6 +150,7 @@ class APIServer:
         await self._http.setup()
         site = web.TCPSite(self._http, self.config.bind_address, self.http_port)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.http_port = sockets[0].getsockname()[1]

@@ -22,14 +22,15 @@ Guarantees, which the chaos tests check:
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from collections import deque
 from collections.abc import Iterable
 
 import orjson
-from apimachinery.fields import object_fields
 
 from apimachinery import errors
+from apimachinery.fields import object_fields
 from apimachinery.kinds import ResourceType
 from apiserver.cache_watcher import (
     ADDED,
@@ -75,7 +76,7 @@ class WatchCache:
         self._fresh_timeout = fresh_timeout
         self._max_pending = max_pending
         self._etcd_watch: EtcdWatch | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: builtins.list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -207,7 +208,7 @@ class WatchCache:
             except TimeoutError:
                 return False
 
-    def list(self, filter_: Filter) -> tuple[list[CachedObject], int]:
+    def list(self, filter_: Filter) -> tuple[builtins.list[CachedObject], int]:
         """Matching objects sorted by key, and the revision the answer is at."""
         prefix = self.rt.key_prefix(filter_.namespace)
         items = [c for k, c in self.state.items() if k.startswith(prefix) and filter_.matches(c)]
@@ -237,8 +238,8 @@ class WatchCache:
         items, _ = self.list(filter_)
         return items
 
-    def _events_after(self, revision: int) -> list[CacheEvent]:
-        later: list[CacheEvent] = []
+    def _events_after(self, revision: int) -> builtins.list[CacheEvent]:
+        later: builtins.list[CacheEvent] = []
         for event in reversed(self._events):
             if event.revision <= revision:
                 break

@@ -11,6 +11,7 @@ call has a deadline.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -109,7 +110,7 @@ class Client:
             await asyncio.sleep(backoff.next())
 
     async def create(self, obj: Object, *, namespace: str = "", dry_run: bool = False,
-                     field_validation: str = "", warnings: list[str] | None = None) -> Object:
+                     field_validation: str = "", warnings: builtins.list[str] | None = None) -> Object:
         request = pb.CreateRequest(ref=self._ref_for(obj, namespace), object=orjson.dumps(obj),
                                    options=pb.WriteOptions(dry_run=dry_run, field_validation=field_validation))
         return _object(await self._call(self._stub.Create, request), warnings)
@@ -137,7 +138,7 @@ class Client:
                 "items": [orjson.loads(item) for item in response.items]}
 
     async def update(self, obj: Object, *, dry_run: bool = False, field_validation: str = "",
-                     warnings: list[str] | None = None) -> Object:
+                     warnings: builtins.list[str] | None = None) -> Object:
         request = pb.UpdateRequest(ref=self._ref_for(obj), object=orjson.dumps(obj),
                                    options=pb.WriteOptions(dry_run=dry_run, field_validation=field_validation))
         return _object(await self._call(self._stub.Update, request), warnings)

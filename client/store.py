@@ -8,6 +8,7 @@ must never modify an object they got from it (copy first) — the rule sample-co
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -56,15 +57,15 @@ class Store:
     def get_by_name(self, namespace: str, name: str) -> Object | None:
         return self._items.get(f"{namespace}/{name}" if namespace else name)
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return list(self._items)
 
-    def list(self, namespace: str | None = None) -> list[Object]:
+    def list(self, namespace: str | None = None) -> builtins.list[Object]:
         if namespace is None:
             return list(self._items.values())
         return self.by_index(NAMESPACE_INDEX, namespace)
 
-    def by_index(self, index: str, value: str) -> list[Object]:
+    def by_index(self, index: str, value: str) -> builtins.list[Object]:
         keys = self._indices[index].get(value, set())
         return [self._items[k] for k in sorted(keys)]
 

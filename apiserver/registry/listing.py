@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from apimachinery.fields import FieldSelector, parse_field_selector, validate_field_selector
-from apimachinery.labels import Selector, parse_selector
 
 from apimachinery import errors
+from apimachinery.fields import FieldSelector, parse_field_selector, validate_field_selector
 from apimachinery.kinds import ResourceType
+from apimachinery.labels import Selector, parse_selector
 from apiserver.cache_watcher import Filter
 
 ALWAYS_SELECTABLE = ("metadata.name", "metadata.namespace")

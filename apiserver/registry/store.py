@@ -12,6 +12,7 @@ Every write is logged at debug level with its key and resulting revision.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,12 +102,12 @@ class Registry:
         prefix = rt.key_prefix(options.namespace)
         revision, start = 0, prefix
         if options.continue_token:
-            token = listing.decode_continue(options.continue_token)
-            revision, start = token.revision, rt.key_prefix() + token.start
+            resume = listing.decode_continue(options.continue_token)
+            revision, start = resume.revision, rt.key_prefix() + resume.start
         elif options.resource_version_match == "Exact":
             revision = objects.parse_resource_version(options.resource_version, "resourceVersion")
         cache_fields = self.cache(rt)
-        items: list[bytes] = []
+        items: builtins.list[bytes] = []
         end = prefix_end(prefix)
         while True:
             want = options.limit - len(items) if options.limit else 0
@@ -128,7 +129,7 @@ class Registry:
         return ListResult(items, revision, token, remaining)
 
     @staticmethod
-    def _selected(cache: WatchCache, kvs: list[KeyValue], filter_: Any) -> list[bytes]:
+    def _selected(cache: WatchCache, kvs: builtins.list[KeyValue], filter_: Any) -> builtins.list[bytes]:
         selected = []
         for kv in kvs:
             if is_marker_key(kv.key):
@@ -169,7 +170,7 @@ class Registry:
                               f"could not generate a unique name from generateName {metadata['generateName']!r}")
 
     async def _create_once(self, rt: ResourceType, obj: Object, options: WriteOptions,
-                           warnings: list[str]) -> WriteResult:
+                           warnings: builtins.list[str]) -> WriteResult:
         metadata = obj["metadata"]
         name, namespace = metadata.get("name", ""), metadata.get("namespace", "")
         rt.default(obj)
@@ -222,7 +223,7 @@ class Registry:
         return await self._guaranteed_update(rt, namespace, name, transform, options, [], subresource)
 
     async def _guaranteed_update(self, rt: ResourceType, namespace: str, name: str, transform: Any,
-                                 options: WriteOptions, warnings: list[str], subresource: str) -> WriteResult:
+                                 options: WriteOptions, warnings: builtins.list[str], subresource: str) -> WriteResult:
         """Read, transform, write with compare-and-swap; retry when someone else wrote in between."""
         key = rt.key(namespace, name)
         while True:

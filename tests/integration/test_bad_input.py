@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 def deployment(**spec_changes: Any) -> dict:
-    body = {"apiVersion": "apps/v1", "kind": "Deployment",
+    body: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
                      "template": {"metadata": {"labels": {"app": "web"}},

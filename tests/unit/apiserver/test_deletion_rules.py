@@ -47,6 +47,7 @@ def test_deletion_plan(rt, stored, options, delete_now, grace):
     plan = compute_deletion(rt, stored, options, NOW)
     assert plan.delete_now is delete_now
     if not delete_now:
+        assert plan.marked is not None
         assert plan.marked["metadata"]["deletionGracePeriodSeconds"] == grace
 
 
@@ -54,18 +55,22 @@ def test_a_namespace_with_spec_finalizers_is_marked_terminating():
     ns = obj()
     ns["spec"] = {"finalizers": ["kubernetes"]}
     plan = compute_deletion(NAMESPACE, ns, DeleteOptions(), NOW)
-    assert not plan.delete_now
+    assert not plan.delete_now and plan.marked is not None
     assert plan.marked["status"]["phase"] == "Terminating"
 
 
+def marked(rt, stored, options):
+    plan = compute_deletion(rt, stored, options, NOW)
+    assert plan.marked is not None
+    return plan.marked
+
+
 def test_deletion_timestamp_is_now_plus_grace_and_never_moves_later():
-    first = compute_deletion(POD, bound_pod(grace=10), DeleteOptions(), NOW).marked
+    first = marked(POD, bound_pod(grace=10), DeleteOptions())
     assert first["metadata"]["deletionTimestamp"] == "2026-11-22T12:00:10Z"
-    later = compute_deletion(POD, {**first, "metadata": {**first["metadata"]}}, DeleteOptions(grace_period_seconds=60),
-                             NOW).marked
+    later = marked(POD, {**first, "metadata": {**first["metadata"]}}, DeleteOptions(grace_period_seconds=60))
     assert later["metadata"]["deletionTimestamp"] == "2026-11-22T12:00:10Z"
-    sooner = compute_deletion(POD, {**first, "metadata": {**first["metadata"]}}, DeleteOptions(grace_period_seconds=2),
-                              NOW).marked
+    sooner = marked(POD, {**first, "metadata": {**first["metadata"]}}, DeleteOptions(grace_period_seconds=2))
     assert sooner["metadata"]["deletionTimestamp"] == "2026-11-22T12:00:02Z"
 
 

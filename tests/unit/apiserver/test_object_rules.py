@@ -1,5 +1,7 @@
 """Server-owned metadata on create and update, no-op detection, patches and binding, as pure rules."""
 
+from typing import Any
+
 import pytest
 
 from apimachinery import errors
@@ -20,7 +22,7 @@ def stored():
 
 
 def test_create_sets_server_metadata_and_drops_status_and_client_uid():
-    body = {"apiVersion": "apps/v1", "kind": "Deployment",
+    body: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "uid": "mine", "generation": 9}, "spec": {}, "status": {"x": 1}}
     objects.prepare_for_create(DEPLOY, body, "default")
     meta = body["metadata"]
