@@ -35,6 +35,7 @@ FIELD_VALUE_NOT_SUPPORTED = "FieldValueNotSupported"
 FIELD_VALUE_DUPLICATE = "FieldValueDuplicate"
 FIELD_VALUE_FORBIDDEN = "FieldValueForbidden"
 FIELD_VALUE_TOO_LONG = "FieldValueTooLong"
+FIELD_VALUE_NOT_FOUND = "FieldValueNotFound"
 FIELD_VALUE_UNKNOWN = "FieldValueUnknown"  # unknown field under fieldValidation=Strict
 
 _FIELD_PHRASES = {
@@ -44,6 +45,7 @@ _FIELD_PHRASES = {
     FIELD_VALUE_DUPLICATE: "Duplicate value",
     FIELD_VALUE_FORBIDDEN: "Forbidden",
     FIELD_VALUE_TOO_LONG: "Too long",
+    FIELD_VALUE_NOT_FOUND: "Not found",
     FIELD_VALUE_UNKNOWN: "unknown field",
 }
 
@@ -63,7 +65,8 @@ class FieldError:
         if self.type == FIELD_VALUE_UNKNOWN:
             return f'unknown field "{self.field}"'
         parts = [f"{self.field}: {phrase}"]
-        if self.type in (FIELD_VALUE_INVALID, FIELD_VALUE_NOT_SUPPORTED, FIELD_VALUE_DUPLICATE) and (
+        if self.type in (FIELD_VALUE_INVALID, FIELD_VALUE_NOT_SUPPORTED, FIELD_VALUE_DUPLICATE,
+                         FIELD_VALUE_NOT_FOUND) and (
             self.value is not None
         ):
             parts.append(_render_value(self.value))

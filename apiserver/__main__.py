@@ -20,6 +20,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds between etcd compactions (Kubernetes default 5m)")
     parser.add_argument("--watch-cache-capacity", type=int, default=100_000)
     parser.add_argument("--bookmark-interval", type=float, default=5.0)
+    parser.add_argument("--watch-batch-interval", type=float, default=0.01,
+                        help="seconds a watch stream waits after a send, so busy streams send batches")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -29,7 +31,8 @@ async def run(args: argparse.Namespace) -> None:
                           grpc_port=args.grpc_port, http_port=args.port,
                           compaction_interval=args.compaction_interval,
                           watch_cache_capacity=args.watch_cache_capacity,
-                          bookmark_interval=args.bookmark_interval)
+                          bookmark_interval=args.bookmark_interval,
+                          watch_batch_interval=args.watch_batch_interval)
     server = APIServer(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -46,8 +46,11 @@ async def _abort(context: grpc.aio.ServicerContext, error: errors.ApiError) -> N
 
 
 class ResourcesServicer(pb_grpc.ResourcesServicer):
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, watch_batch_interval: float = 0.01) -> None:
         self.registry = registry
+        # After a watch stream sends a message it waits this long before the next one, so under
+        # load each message carries every event pending by then (an idle stream sends at once).
+        self.watch_batch_interval = watch_batch_interval
 
     def _type(self, ref: pb.ResourceRef) -> ResourceType:
         rt = self.registry.kinds.get(ref.group, ref.resource)
@@ -180,6 +183,7 @@ class ResourcesServicer(pb_grpc.ResourcesServicer):
                     return
                 if batch:
                     yield pb.WatchResponse(events=[pb.WatchEvent(type=e.type, object=e.raw) for e in batch])
+                    await asyncio.sleep(self.watch_batch_interval)
         finally:
             gauge.dec()
             watcher.close()

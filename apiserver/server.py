@@ -43,6 +43,7 @@ class ServerConfig:
     watch_cache_capacity: int = 100_000
     bookmark_interval: float = 5.0
     history_replay_limit: int = 100_000  # revisions of etcd history a restarted cache may replay
+    watch_batch_interval: float = 0.01
 
 
 class APIServer:
@@ -136,7 +137,8 @@ class APIServer:
                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.so_reuseport", 0)]
         self._grpc = grpc.aio.server(options=options)
-        pb_grpc.add_ResourcesServicer_to_server(ResourcesServicer(self.registry), self._grpc)
+        servicer = ResourcesServicer(self.registry, self.config.watch_batch_interval)
+        pb_grpc.add_ResourcesServicer_to_server(servicer, self._grpc)
         address = f"{self.config.bind_address}:{self.grpc_port}"  # a restart keeps the port it had
         self.grpc_port = self._grpc.add_insecure_port(address)
         if self.grpc_port == 0:

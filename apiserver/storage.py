@@ -29,6 +29,7 @@ from apimachinery import errors
 
 log = logging.getLogger(__name__)
 
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024  # a LIST of many objects in one etcd range response
 _EQUAL = rpc.Compare.CompareResult.Value("EQUAL")
 _MOD = rpc.Compare.CompareTarget.Value("MOD")
 
@@ -84,7 +85,8 @@ class EtcdStorage:
         host, _, port = endpoint.rpartition(":")
         self.endpoint = endpoint
         self.timeout = timeout
-        self._client = aetcd.Client(host=host or "127.0.0.1", port=int(port))
+        self._client = aetcd.Client(host=host or "127.0.0.1", port=int(port), options={
+            "grpc.max_receive_message_length": MAX_RESPONSE_BYTES})
 
     async def connect(self) -> None:
         await self._client.connect()

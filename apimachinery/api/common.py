@@ -21,7 +21,7 @@ from apimachinery.labels import selector_from_label_selector
 
 Object = dict[str, Any]
 
-FIELD_VALUE_NOT_FOUND: str = getattr(errors, "FIELD_VALUE_NOT_FOUND", "FieldValueNotFound")
+FIELD_VALUE_NOT_FOUND = errors.FIELD_VALUE_NOT_FOUND
 
 NON_NEGATIVE = "must be greater than or equal to 0"
 IMMUTABLE = "field is immutable"
@@ -99,6 +99,13 @@ def invalid(path: str, value: Any, detail: str) -> FieldError:
 def not_supported(path: str, value: Any, supported: tuple[str, ...] | list[str]) -> FieldError:
     detail = "supported values: " + ", ".join(f'"{v}"' for v in supported) if supported else ""
     return FieldError(path, errors.FIELD_VALUE_NOT_SUPPORTED, detail, value)
+
+
+def one_of(value: Any, supported: tuple[str, ...], path: str) -> list[FieldError]:
+    """Required, and one of `supported`."""
+    if not value:
+        return [required(path)]
+    return [] if value in supported else [not_supported(path, value, supported)]
 
 
 def duplicate(path: str, value: Any) -> FieldError:

@@ -23,6 +23,7 @@ from apimachinery.api.common import (
     non_negative,
     not_supported,
     number,
+    one_of,
     port_name_errors,
     port_num_or_name,
     protocol,
@@ -132,21 +133,15 @@ def validate_container_common(container: Object, volumes: set[str], path: str) -
         found.append(required(f"{path}.image"))
     elif image != image.strip():
         found.append(invalid(f"{path}.image", image, "must not have leading or trailing whitespace"))
-    found += _one_of(container.get("terminationMessagePolicy"), MESSAGE_POLICIES,
+    found += one_of(container.get("terminationMessagePolicy"), MESSAGE_POLICIES,
                      f"{path}.terminationMessagePolicy")
     found += validate_ports(container, f"{path}.ports")
     found += validate_env(container, f"{path}.env")
     found += validate_env_from(container, f"{path}.envFrom")
     found += validate_volume_mounts(container, volumes, f"{path}.volumeMounts")
-    found += _one_of(container.get("imagePullPolicy"), PULL_POLICIES, f"{path}.imagePullPolicy")
+    found += one_of(container.get("imagePullPolicy"), PULL_POLICIES, f"{path}.imagePullPolicy")
     found += core_resources.validate_requirements(sub(container, "resources"), f"{path}.resources")
     return found
-
-
-def _one_of(value: Any, supported: tuple[str, ...], path: str) -> list[FieldError]:
-    if not value:
-        return [required(path)]
-    return [] if value in supported else [not_supported(path, value, supported)]
 
 
 def validate_ports(container: Object, path: str) -> list[FieldError]:

@@ -26,6 +26,7 @@ from apimachinery.api.common import (
     invalid,
     not_supported,
     number,
+    one_of,
     required,
     semantic,
     strings,
@@ -131,8 +132,8 @@ def validate_pod_spec(spec: Object, path: str, is_pod: bool = True) -> list[Fiel
     found += _validate_app_containers(spec, volumes, f"{path}.containers")
     found += _validate_init_containers(spec, volumes, f"{path}.initContainers")
     found += _host_network_ports(spec, f"{path}.containers", is_pod)
-    found += _one_of(spec.get("restartPolicy"), RESTART_POLICIES, f"{path}.restartPolicy")
-    found += _one_of(spec.get("dnsPolicy"), DNS_POLICIES, f"{path}.dnsPolicy")
+    found += one_of(spec.get("restartPolicy"), RESTART_POLICIES, f"{path}.restartPolicy")
+    found += one_of(spec.get("dnsPolicy"), DNS_POLICIES, f"{path}.dnsPolicy")
     if spec.get("dnsPolicy") == "None" and not isinstance(spec.get("dnsConfig"), dict):
         found.append(required(f"{path}.dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None"))
     found += validate_labels(strings(spec, "nodeSelector"), f"{path}.nodeSelector")
@@ -149,12 +150,6 @@ def validate_pod_spec(spec: Object, path: str, is_pod: bool = True) -> list[Fiel
         found.append(not_supported(f"{path}.preemptionPolicy", spec["preemptionPolicy"],
                                    ("Never", "PreemptLowerPriority")))
     return found
-
-
-def _one_of(value: Any, supported: tuple[str, ...], path: str) -> list[FieldError]:
-    if not value:
-        return [required(path)]
-    return [] if value in supported else [not_supported(path, value, supported)]
 
 
 def _names(spec: Object, path: str) -> list[FieldError]:
