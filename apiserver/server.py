@@ -22,6 +22,7 @@ from apiserver.admission.namespace_lifecycle import NamespaceLifecycle
 from apiserver.compaction import Compactor
 from apiserver.grpc_service import ResourcesServicer
 from apiserver.health import add_health_routes
+from apiserver.http_api import add_api_routes
 from apiserver.registry.store import Registry
 from apiserver.registry.validation import Validation
 from apiserver.storage import EtcdStorage
@@ -148,6 +149,8 @@ class APIServer:
     async def _serve_http(self) -> None:
         app = web.Application()
         add_health_routes(app, lambda: self.ready)
+        assert self.registry is not None
+        add_api_routes(app, self.registry)
         self._http = web.AppRunner(app, access_log=None)
         await self._http.setup()
         site = web.TCPSite(self._http, self.config.bind_address, self.http_port)

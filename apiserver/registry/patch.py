@@ -1,9 +1,11 @@
-"""Pure patch application: JSON merge patch (RFC 7386) and JSON patch (RFC 6902).
+"""Pure patch application: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge patch.
 
-`apply_patch(current, patch_type, body)` returns the patched object or raises the error
-Kubernetes answers: 400 BadRequest for a body that is not JSON or not a patch, 422 Invalid
-for a JSON patch that does not apply (a failed `test`, a missing path). Strategic merge patch
-comes with the HTTP API, where kubectl needs it.
+`apply_patch(current, patch_type, body, kind, name, schema_ref)` returns the patched object or raises
+the error Kubernetes answers: 400 BadRequest for a body that is not JSON or not a patch of its type,
+422 Invalid for a JSON patch that does not apply (a failed `test`, a missing path) or a malformed
+strategic merge patch (a merge-list element without its merge key, an unknown `$patch`, ...).
+Strategic merge patch (`apimachinery.strategic_merge`) reads the patch metadata of the kind's OpenAPI
+definition `schema_ref`; without one it degrades to merge semantics (maps merge, lists are replaced).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import jsonpatch
 import orjson
 
 from apimachinery import errors
+from apimachinery.strategic_merge import StrategicMergeError, apply_strategic_merge_patch
 
 Object = dict[str, Any]
 
@@ -37,7 +40,8 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def apply_patch(current: Object, patch_type: str, body: bytes, kind: str = "", name: str = "") -> Object:
+def apply_patch(current: Object, patch_type: str, body: bytes, kind: str = "", name: str = "",
+                schema_ref: str | None = None) -> Object:
     """`current` with the patch applied; `current` itself is not modified."""
     try:
         patch = orjson.loads(body)
@@ -50,10 +54,19 @@ def apply_patch(current: Object, patch_type: str, body: bytes, kind: str = "", n
     if patch_type == JSON:
         return _json_patch(current, patch, kind, name)
     if patch_type == STRATEGIC:
-        raise errors.ApiError(415, errors.REASON_UNSUPPORTED_MEDIA_TYPE,
-                              "strategic merge patch is served by the HTTP API")
+        return _strategic_patch(current, patch, kind, name, schema_ref)
     raise errors.ApiError(415, errors.REASON_UNSUPPORTED_MEDIA_TYPE,
                           f'unsupported patch type "{patch_type}" (supported: {", ".join(PATCH_TYPES)})')
+
+
+def _strategic_patch(current: Object, patch: Any, kind: str, name: str, schema_ref: str | None) -> Object:
+    if not isinstance(patch, dict):
+        raise errors.bad_request("error decoding patch: a strategic merge patch must be a JSON object")
+    try:
+        return apply_strategic_merge_patch(current, patch, schema_ref)
+    except StrategicMergeError as e:
+        raise errors.Invalid(422, errors.REASON_INVALID, f'{kind} "{name}" is invalid: {e}',
+                             {"kind": kind, "name": name}) from None
 
 
 def _json_patch(current: Object, patch: Any, kind: str, name: str) -> Object:

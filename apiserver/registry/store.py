@@ -210,7 +210,7 @@ class Registry:
     async def patch(self, rt: ResourceType, namespace: str, name: str, patch_type: str, body: bytes,
                     options: WriteOptions = WriteOptions(), subresource: str = "") -> WriteResult:
         def transform(current: Object) -> Object:
-            patched = apply_patch(current, patch_type, body, rt.kind, name)
+            patched = apply_patch(current, patch_type, body, rt.kind, name, rt.schema_ref)
             self.validation.decode_checks(rt, patched, options.field_validation)
             expected = (patched.get("metadata") or {}).get("resourceVersion")
             if expected and expected != current["metadata"]["resourceVersion"]:

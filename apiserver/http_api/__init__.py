@@ -1,0 +1,24 @@
+"""The Kubernetes-compatible HTTP API of the kubeling apiserver (what kubectl talks to).
+
+`add_api_routes(app, registry)` adds discovery (`/version`, `/api`, `/apis`, group versions) and
+every REST verb on every registered kind (`/api/v1/...`, `/apis/<group>/<version>/...`) to the
+apiserver's aiohttp application. Responses are Kubernetes JSON; errors are `Status` objects.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from apiserver.http_api.discovery_routes import add_discovery_routes
+from apiserver.http_api.handlers import add_resource_routes
+from apiserver.http_api.openapi import add_openapi_routes
+from apiserver.registry.store import Registry
+
+
+def add_api_routes(app: web.Application, registry: Registry) -> None:
+    add_discovery_routes(app, registry.kinds)
+    add_resource_routes(app, registry)
+    add_openapi_routes(app, registry.kinds)
+
+
+__all__ = ["add_api_routes"]

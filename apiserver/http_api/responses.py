@@ -1,0 +1,128 @@
+"""Request decoding and response encoding shared by every HTTP API handler.
+
+Guarantees: every response is `application/json`; every `ApiError` leaves as its Kubernetes
+`Status` with the error's HTTP code; any other exception leaves as a 500 InternalError Status
+(and is logged); warnings leave as `Warning: 299 - "<text>"` headers, as kube-apiserver sends
+them. Bodies are JSON or (Content-Type application/yaml) YAML; a body that does not parse is a
+400 BadRequest naming the problem; a protobuf or CBOR body is a 415 (not decoded yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import yaml
+from aiohttp import web
+
+from apimachinery import errors
+from apiserver.registry import objects
+from apiserver.registry.store import WriteOptions, decode_body
+
+log = logging.getLogger(__name__)
+JSON = "application/json"
+PATCH_TYPES = {
+    "application/merge-patch+json": "merge",
+    "application/json-patch+json": "json",
+    "application/strategic-merge-patch+json": "strategic",
+}
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Object = dict[str, Any]
+
+
+def warning_headers(warnings: list[str]) -> list[tuple[str, str]]:
+    return [("Warning", '299 - "' + w.replace('"', "'") + '"') for w in warnings]
+
+
+def raw_response(body: bytes, status: int = 200, warnings: list[str] | None = None) -> web.Response:
+    response = web.Response(body=body, status=status, content_type=JSON)
+    for key, value in warning_headers(warnings or []):
+        response.headers.add(key, value)
+    return response
+
+
+def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
+    return raw_response(orjson.dumps(obj), status, warnings)
+
+
+def error_response(error: errors.ApiError) -> web.Response:
+    return json_response(error.to_status(), error.code)
+
+
+def guarded(handler: Handler) -> Handler:
+    """Wrap a handler so that every failure becomes a Kubernetes Status response."""
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except errors.ApiError as e:
+            return error_response(e)
+        except (asyncio.CancelledError, web.HTTPException, ConnectionResetError):
+            raise
+        except Exception as e:
+            log.exception("%s %s failed", request.method, request.path)
+            return error_response(errors.internal(f"{type(e).__name__}: {e}"))
+    return wrapper
+
+
+async def read_object(request: web.Request) -> Object:
+    """The request body as an object: YAML when the Content-Type says so, else JSON."""
+    raw = await request.read()
+    if "protobuf" in request.content_type or "cbor" in request.content_type:
+        raise errors.ApiError(415, errors.REASON_UNSUPPORTED_MEDIA_TYPE,
+                              f'the body of the request was in an unknown format - accepted media types include: '
+                              f'application/json, application/yaml (got "{request.content_type}")')
+    if "yaml" not in request.content_type:
+        return decode_body(raw)
+    objects.check_size(len(raw))
+    try:
+        obj = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise errors.bad_request(f"the request body is not valid YAML: {e}") from None
+    if not isinstance(obj, dict):
+        raise errors.bad_request("the request body must be a YAML mapping (an object)")
+    return obj
+
+
+def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.bad_request(f'{name}: Invalid value: "{value}": must be an integer') from None
+
+
+def query_bool(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("1", "true", "yes")
+
+
+def dry_run(request: web.Request) -> bool:
+    values = request.query.getall("dryRun", [])
+    for value in values:
+        if value != "All":
+            raise errors.bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return bool(values)
+
+
+def write_options(request: web.Request) -> WriteOptions:
+    """dryRun and fieldValidation; unset fieldValidation is Warn, kube-apiserver's default."""
+    return WriteOptions(dry_run=dry_run(request), field_validation=request.query.get("fieldValidation") or "Warn")
+
+
+def patch_type(request: web.Request) -> str:
+    content_type = request.content_type
+    if content_type == APPLY_PATCH:
+        raise errors.ApiError(415, errors.REASON_UNSUPPORTED_MEDIA_TYPE,
+                              "server-side apply (application/apply-patch+yaml) is not supported yet")
+    if content_type not in PATCH_TYPES:
+        raise errors.ApiError(415, errors.REASON_UNSUPPORTED_MEDIA_TYPE,
+                              f'the body of the request was in an unknown format - accepted media types include: '
+                              f'{", ".join(PATCH_TYPES)}')
+    return PATCH_TYPES[content_type]
