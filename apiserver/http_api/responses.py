@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ import yaml
 from aiohttp import web
 
 from apimachinery import errors
+from apiserver import metrics
 from apiserver.registry import objects
 from apiserver.registry.store import WriteOptions, decode_body
 
@@ -56,18 +58,42 @@ def error_response(error: errors.ApiError) -> web.Response:
 
 
 def guarded(handler: Handler) -> Handler:
-    """Wrap a handler so that every failure becomes a Kubernetes Status response."""
+    """Wrap a handler so that every failure becomes a Kubernetes Status response, and count it
+    in the same apiserver_request_* metrics as the gRPC API (verb = the HTTP method)."""
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except errors.ApiError as e:
-            return error_response(e)
-        except (asyncio.CancelledError, web.HTTPException, ConnectionResetError):
-            raise
-        except Exception as e:
-            log.exception("%s %s failed", request.method, request.path)
-            return error_response(errors.internal(f"{type(e).__name__}: {e}"))
+        started = time.perf_counter()
+        response = await _answer(handler, request)
+        resource = metrics_resource(request.path)
+        metrics.REQUESTS.labels(request.method, resource, str(response.status)).inc()
+        metrics.LATENCY.labels(request.method, resource).observe(time.perf_counter() - started)
+        return response
     return wrapper
+
+
+def metrics_resource(path: str) -> str:
+    """The resource a request path addresses, for metric labels: /api/v1/namespaces/d/pods/x → pods."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:1] == ["api"]:
+        parts = parts[2:]
+    elif parts[:1] == ["apis"]:
+        parts = parts[3:]
+    else:
+        return "nonresource"
+    if parts[:1] == ["namespaces"] and len(parts) > 2:
+        parts = parts[2:]
+    return parts[0] if parts else "discovery"
+
+
+async def _answer(handler: Handler, request: web.Request) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.ApiError as e:
+        return error_response(e)
+    except (asyncio.CancelledError, web.HTTPException, ConnectionResetError):
+        raise
+    except Exception as e:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(errors.internal(f"{type(e).__name__}: {e}"))
 
 
 async def read_object(request: web.Request) -> Object:

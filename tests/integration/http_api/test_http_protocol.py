@@ -262,3 +262,13 @@ async def test_a_watch_whose_client_goes_away_is_closed_on_the_server(apiserver)
             break
         await asyncio.sleep(0.1)
     assert cache.watcher_count == 0
+
+
+async def test_http_requests_are_counted_in_metrics_by_verb_resource_and_code(http: aiohttp.ClientSession) -> None:
+    await create(http, "counted")
+    async with http.get(f"{CM}/missing") as response:
+        assert response.status == 404
+    async with http.get("/metrics") as response:
+        text = await response.text()
+    assert 'apiserver_request_total{code="201",resource="configmaps",verb="POST"}' in text
+    assert 'apiserver_request_total{code="404",resource="configmaps",verb="GET"}' in text

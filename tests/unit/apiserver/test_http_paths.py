@@ -48,3 +48,17 @@ def test_paths_that_name_no_served_resource_are_not_found(path: str) -> None:
 def test_resolve_finds_the_resource_type() -> None:
     rt = resolve(default_registry(), parse_path("/apis/apps/v1/namespaces/ns/deployments"))
     assert (rt.group, rt.kind) == ("apps", "Deployment")
+
+
+@pytest.mark.parametrize(("path", "resource"), [
+    ("/api/v1/namespaces/default/pods/web", "pods"),
+    ("/api/v1/namespaces/default", "namespaces"),
+    ("/api/v1/nodes", "nodes"),
+    ("/apis/apps/v1/namespaces/default/deployments/web/scale", "deployments"),
+    ("/apis/apps/v1", "discovery"),
+    ("/version", "nonresource"),
+])
+def test_requests_are_counted_under_the_resource_they_address(path, resource):
+    from apiserver.http_api.responses import metrics_resource
+
+    assert metrics_resource(path) == resource
