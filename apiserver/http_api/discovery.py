@@ -2,7 +2,8 @@
 
 Everything is generated from the kind registry, so a kind registered later (a CRD) shows up in
 discovery with no new code. Only subresources this HTTP API actually serves are listed
-(`*/status`, `pods/binding`, `deployments|replicasets|statefulsets/scale`, `namespaces/finalize`).
+(`*/status`, `pods/binding`, `pods/eviction`, `deployments|replicasets|statefulsets/scale`,
+`namespaces/finalize`).
 Aggregated discovery (apidiscovery.k8s.io/v2) is not served: every answer is plain JSON with
 Content-Type application/json, which kubectl accepts and falls back to.
 """
@@ -84,6 +85,7 @@ def _subresources(rt: ResourceType) -> list[dict[str, Any]]:
         subs.append(sub("status", SUBRESOURCE_VERBS))
     if (rt.group, rt.plural) == ("", "pods"):
         subs.append(sub("binding", ["create"], kind="Binding"))
+        subs.append(sub("eviction", ["create"], kind="Eviction", group="policy", version="v1"))
     if (rt.group, rt.plural) == ("", "namespaces"):
         subs.append(sub("finalize", ["update"]))
     if (rt.group, rt.plural) in SCALABLE:

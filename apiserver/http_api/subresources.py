@@ -1,10 +1,14 @@
-"""Subresources over HTTP: `status`, `scale` (autoscaling/v1 Scale), `pods/binding`, `namespaces/finalize`.
+"""Subresources over HTTP: `status`, `scale` (autoscaling/v1 Scale), `pods/binding`, `pods/eviction`,
+`namespaces/finalize`.
 
 - `status`: GET reads the object; PUT and PATCH write only its status (the registry's status rules).
 - `scale`: for deployments, replicasets and statefulsets; the Scale is computed from the object
   (spec.replicas, status.replicas, status.selector as a label-selector string) and writes go
   through a merge patch of `spec.replicas` (with the Scale's resourceVersion as a precondition).
 - `binding`: POST a Binding `{target: {name}}` → `Registry.bind`; answered 201 with a Success Status.
+- `eviction`: POST a policy/v1 Eviction → the pod is deleted with the Eviction's deleteOptions
+  (graceful as any pod delete); 201 with a Success Status. Until PodDisruptionBudgets exist there
+  is no budget to refuse an eviction (then it will answer 429 TooManyRequests, as Kubernetes does).
 - `finalize`: PUT of a Namespace, written as an update.
 Any other subresource is a 404.
 """
@@ -21,10 +25,12 @@ from apimachinery.kinds import ResourceType
 from apiserver.http_api import discovery
 from apiserver.http_api.paths import Target, not_found
 from apiserver.http_api.responses import json_response, patch_type, read_object, write_options
+from apiserver.registry.deletion import parse_delete_options
 from apiserver.registry.patch import apply_patch
 from apiserver.registry.store import Registry, WriteResult
 
 Object = dict[str, Any]
+SUCCESS_CREATED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
 
 def selector_string(selector: Object | None) -> str:
@@ -62,6 +68,8 @@ class Subresources:
             return await self._scale(request, rt, target)
         if sub == "binding" and (rt.group, rt.plural) == ("", "pods") and method == "POST":
             return await self._binding(request, target)
+        if sub == "eviction" and (rt.group, rt.plural) == ("", "pods") and method == "POST":
+            return await self._eviction(request, rt, target)
         if sub == "finalize" and (rt.group, rt.plural) == ("", "namespaces") and method == "PUT":
             obj = await read_object(request)
             result = await self.registry.update(rt, obj, "", target.name, write_options(request))
@@ -106,6 +114,15 @@ class Subresources:
             patch["metadata"] = {"resourceVersion": rv}
         return await self.registry.patch(rt, target.namespace, target.name, "merge", orjson.dumps(patch))
 
+    async def _eviction(self, request: web.Request, rt: ResourceType, target: Target) -> web.Response:
+        eviction = await read_object(request)
+        named = (eviction.get("metadata") or {}).get("name")
+        if named and named != target.name:
+            raise errors.bad_request(f"name in URL does not match name in Eviction object ({named})")
+        options = parse_delete_options(eviction.get("deleteOptions"))
+        await self.registry.delete(rt, target.namespace, target.name, options)
+        return json_response(SUCCESS_CREATED, 201)
+
     async def _binding(self, request: web.Request, target: Target) -> web.Response:
         binding = await read_object(request)
         node = (binding.get("target") or {}).get("name")
@@ -114,5 +131,4 @@ class Subresources:
                 "target.name", errors.FIELD_VALUE_REQUIRED)])
         uid = (binding.get("metadata") or {}).get("uid", "")
         await self.registry.bind(target.namespace, target.name, node, uid)
-        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                              "code": 201}, 201)
+        return json_response(SUCCESS_CREATED, 201)

@@ -272,3 +272,15 @@ async def test_http_requests_are_counted_in_metrics_by_verb_resource_and_code(ht
         text = await response.text()
     assert 'apiserver_request_total{code="201",resource="configmaps",verb="POST"}' in text
     assert 'apiserver_request_total{code="404",resource="configmaps",verb="GET"}' in text
+
+
+async def test_eviction_deletes_a_bound_pod_gracefully(http: aiohttp.ClientSession, client) -> None:
+    await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
+                         "spec": {"containers": [{"name": "c", "image": "kubeling/hello:v1"}]}})
+    await client.bind("default", "web", "node-1")
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "web", "namespace": "default"}}
+    async with http.post("/api/v1/namespaces/default/pods/web/eviction", json=eviction) as response:
+        assert response.status == 201, await response.text()
+        assert (await response.json())["status"] == "Success"
+    pod = await client.get("pods", "web", "default")
+    assert pod["metadata"]["deletionTimestamp"] and pod["metadata"]["deletionGracePeriodSeconds"] == 30

@@ -67,3 +67,16 @@ async def test_describe_node_and_deployment_work(kubeconfig: Path) -> None:
     await ok(kubeconfig, "create", "-f", "-", input=manifest)
     described = await ok(kubeconfig, "describe", "deploy", "web")
     assert "RollingUpdateStrategy:  25% max unavailable, 25% max surge" in described
+
+
+async def test_drain_cordons_the_node_and_evicts_its_pods(kubeconfig: Path, client) -> None:
+    await ok(kubeconfig, "create", "-f", "-", input=NODE)
+    for name in ("a", "b"):
+        await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+                             "spec": {"containers": [{"name": "c", "image": "kubeling/hello:v1"}]}})
+        await client.bind("default", name, "node-1")
+    drained = await ok(kubeconfig, "drain", "node-1", "--ignore-daemonsets", "--force",
+                     "--grace-period=0", "--timeout=20s")
+    assert "pod/a evicted" in drained and "pod/b evicted" in drained and "drained" in drained
+    assert (await node_spec(kubeconfig)).get("unschedulable") is True
+    assert (await client.list("pods", "default"))["items"] == []
