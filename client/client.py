@@ -67,7 +67,12 @@ class Client:
         self.retry_timeout = retry_timeout
         self._channel = grpc.aio.insecure_channel(target, options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024)])
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            # gRPC's default reconnect backoff grows to 120 s; a restarted apiserver must be found
+            # again within a couple of seconds (chaos runs kill it on purpose).
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.min_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 2000)])
         self._stub = pb_grpc.ResourcesStub(self._channel)
 
     async def close(self) -> None:
