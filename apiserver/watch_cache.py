@@ -101,7 +101,7 @@ class WatchCache:
 
     async def _load(self, revision: int) -> None:
         result = await self.storage.range(self.prefix, prefix_end(self.prefix), revision=revision)
-        self.state = {kv.key: self._decode(kv.key, kv.value, kv.mod_revision) for kv in result.kvs
+        self.state = {kv.key: self.decode(kv.key, kv.value, kv.mod_revision) for kv in result.kvs
                       if not is_marker_key(kv.key)}
         self._events.clear()
         self.revision = self.oldest = result.revision
@@ -153,7 +153,8 @@ class WatchCache:
 
     # -- applying changes ------------------------------------------------------------------
 
-    def _decode(self, key: str, value: bytes, revision: int) -> CachedObject:
+    def decode(self, key: str, value: bytes, revision: int) -> CachedObject:
+        """A stored value as the cache holds it: parsed, with its resourceVersion, serialized once."""
         obj = orjson.loads(value)
         obj["metadata"]["resourceVersion"] = str(revision)
         return CachedObject(key, obj, orjson.dumps(obj), revision,
@@ -172,10 +173,10 @@ class WatchCache:
         prev = self.state.get(change.key)
         if change.value is None:
             last = prev.obj if prev is not None else (orjson.loads(change.prev.value) if change.prev else {})
-            gone = self._decode(change.key, orjson.dumps(last), change.revision)
+            gone = self.decode(change.key, orjson.dumps(last), change.revision)
             self.state.pop(change.key, None)
             return CacheEvent(DELETED, gone, prev, change.revision)
-        cached = self._decode(change.key, change.value, change.revision)
+        cached = self.decode(change.key, change.value, change.revision)
         self.state[change.key] = cached
         return CacheEvent(MODIFIED if prev is not None else ADDED, cached, prev, change.revision)
 

@@ -134,7 +134,7 @@ class Registry:
         for kv in kvs:
             if is_marker_key(kv.key):
                 continue
-            cached = cache._decode(kv.key, kv.value, kv.mod_revision)
+            cached = cache.decode(kv.key, kv.value, kv.mod_revision)
             if filter_.matches(cached):
                 selected.append(cached.raw)
         return selected
