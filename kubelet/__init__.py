@@ -1,0 +1,1 @@
+"""The kubelet: turns the pods bound to this node into running containers."""
