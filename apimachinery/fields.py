@@ -13,9 +13,11 @@ Guarantees:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from apimachinery.selection import RequirementSet
 
 EQUALS = "="
 DOUBLE_EQUALS = "=="
@@ -40,14 +42,10 @@ class Requirement:
         return f"{self.field}{self.operator}{escape_value(self.value)}"
 
 
-class FieldSelector:
+class FieldSelector(RequirementSet[Requirement]):
     """An AND of field requirements, or the selector that matches nothing."""
 
-    __slots__ = ("_nothing", "_requirements")
-
-    def __init__(self, requirements: Iterable[Requirement] = (), *, nothing: bool = False) -> None:
-        self._requirements = tuple(requirements)
-        self._nothing = nothing
+    __slots__ = ()
 
     @classmethod
     def everything(cls) -> FieldSelector:
@@ -57,25 +55,9 @@ class FieldSelector:
     def nothing(cls) -> FieldSelector:
         return _NOTHING
 
-    @property
-    def requirements(self) -> tuple[Requirement, ...]:
-        return self._requirements
-
-    @property
-    def empty(self) -> bool:
-        return not self._nothing and not self._requirements
-
     def fields(self) -> set[str]:
         """The field names this selector reads."""
         return {requirement.field for requirement in self._requirements}
-
-    def matches(self, fields: Mapping[str, str]) -> bool:
-        if self._nothing:
-            return False
-        for requirement in self._requirements:  # noqa: SIM110 - a plain loop beats all() on the hot path
-            if not requirement.matches(fields):
-                return False
-        return True
 
     def requires_exact_match(self, field: str) -> str | None:
         """The value `field` must equal (the first `field=value` term), if any."""
@@ -83,20 +65,6 @@ class FieldSelector:
             if requirement.field == field and requirement.operator == EQUALS:
                 return requirement.value
         return None
-
-    def __str__(self) -> str:
-        return ",".join(str(requirement) for requirement in self._requirements)
-
-    def __repr__(self) -> str:
-        return "FieldSelector.nothing()" if self._nothing else f"FieldSelector({str(self)!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FieldSelector):
-            return NotImplemented
-        return (self._nothing, self._requirements) == (other._nothing, other._requirements)
-
-    def __hash__(self) -> int:
-        return hash((self._nothing, self._requirements))
 
 
 _EVERYTHING = FieldSelector()

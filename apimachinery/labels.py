@@ -21,6 +21,7 @@ from typing import Any
 
 from apimachinery.errors import FIELD_VALUE_FORBIDDEN, FIELD_VALUE_INVALID, FIELD_VALUE_REQUIRED, FieldError
 from apimachinery.names import is_qualified_name, is_valid_label_value, validate_labels
+from apimachinery.selection import RequirementSet
 
 # selection.Operator values.
 DOES_NOT_EXIST = "!"
@@ -149,14 +150,13 @@ def new_requirement(key: str, operator: str, values: Iterable[str] = ()) -> Requ
     return Requirement(key, operator, values)
 
 
-class Selector:
+class Selector(RequirementSet[Requirement]):
     """An AND of requirements (sorted by key), or the selector that matches nothing."""
 
-    __slots__ = ("_nothing", "_requirements")
+    __slots__ = ()
 
     def __init__(self, requirements: Iterable[Requirement] = (), *, nothing: bool = False) -> None:
-        self._requirements = tuple(sorted(requirements, key=lambda r: r.key))
-        self._nothing = nothing
+        super().__init__(sorted(requirements, key=lambda r: r.key), nothing=nothing)
 
     @classmethod
     def everything(cls) -> Selector:
@@ -165,23 +165,6 @@ class Selector:
     @classmethod
     def nothing(cls) -> Selector:
         return _NOTHING
-
-    @property
-    def requirements(self) -> tuple[Requirement, ...]:
-        return self._requirements
-
-    @property
-    def empty(self) -> bool:
-        """True when the selector does not restrict anything (Nothing is not empty)."""
-        return not self._nothing and not self._requirements
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if self._nothing:
-            return False
-        for requirement in self._requirements:  # noqa: SIM110 - a plain loop beats all() on the hot path
-            if not requirement.matches(labels):
-                return False
-        return True
 
     def add(self, *requirements: Requirement) -> Selector:
         return self if self._nothing else Selector(self._requirements + requirements)
@@ -193,20 +176,6 @@ class Selector:
                 exact = requirement.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(requirement.values) == 1
                 return requirement.values[0] if exact else None
         return None
-
-    def __str__(self) -> str:
-        return ",".join(str(requirement) for requirement in self._requirements)
-
-    def __repr__(self) -> str:
-        return "Selector.nothing()" if self._nothing else f"Selector({str(self)!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Selector):
-            return NotImplemented
-        return (self._nothing, self._requirements) == (other._nothing, other._requirements)
-
-    def __hash__(self) -> int:
-        return hash((self._nothing, self._requirements))
 
 
 _EVERYTHING = Selector()

@@ -98,16 +98,20 @@ def _selector_immutable(new: Object, old: Object) -> list[FieldError]:
 def default_deployment(obj: Object) -> None:
     spec = ensure(obj, "spec")
     _set(spec, "replicas", 1)
-    strategy = ensure(spec, "strategy")
+    _default_rolling_update(ensure(spec, "strategy"), max_unavailable="25%", max_surge="25%")
+    _set(spec, "revisionHistoryLimit", 10)
+    _set(spec, "progressDeadlineSeconds", 600)
+    _default_template(spec)
+
+
+def _default_rolling_update(strategy: Object, *, max_unavailable: int | str, max_surge: int | str) -> None:
+    """type defaults to RollingUpdate; a rolling update gets the kind's maxUnavailable/maxSurge defaults."""
     if not strategy.get("type"):
         strategy["type"] = "RollingUpdate"
     if strategy["type"] == "RollingUpdate":
         rolling = ensure(strategy, "rollingUpdate")
-        _set(rolling, "maxUnavailable", "25%")
-        _set(rolling, "maxSurge", "25%")
-    _set(spec, "revisionHistoryLimit", 10)
-    _set(spec, "progressDeadlineSeconds", 600)
-    _default_template(spec)
+        _set(rolling, "maxUnavailable", max_unavailable)
+        _set(rolling, "maxSurge", max_surge)
 
 
 def validate_deployment(obj: Object) -> list[FieldError]:
@@ -253,13 +257,7 @@ def validate_stateful_set_update(new: Object, old: Object) -> list[FieldError]:
 
 def default_daemon_set(obj: Object) -> None:
     spec = ensure(obj, "spec")
-    strategy = ensure(spec, "updateStrategy")
-    if not strategy.get("type"):
-        strategy["type"] = "RollingUpdate"
-    if strategy["type"] == "RollingUpdate":
-        rolling = ensure(strategy, "rollingUpdate")
-        _set(rolling, "maxUnavailable", 1)
-        _set(rolling, "maxSurge", 0)
+    _default_rolling_update(ensure(spec, "updateStrategy"), max_unavailable=1, max_surge=0)
     _set(spec, "revisionHistoryLimit", 10)
     _default_template(spec)
 
