@@ -21,12 +21,12 @@ from apiserver.admission import AdmissionChain
 from apiserver.admission.namespace_lifecycle import NamespaceLifecycle
 from apiserver.compaction import Compactor
 from apiserver.grpc_service import ResourcesServicer
-from apiserver.health import add_health_routes
 from apiserver.http_api import add_api_routes
 from apiserver.registry.store import Registry
 from apiserver.registry.validation import Validation
 from apiserver.storage import EtcdStorage
 from apiserver.watch_cache import WatchCache
+from client.health_server import add_health_routes
 from proto import kubeling_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class APIServer:
 
     async def _serve_http(self) -> None:
         app = web.Application()
-        add_health_routes(app, lambda: self.ready)
+        add_health_routes(app, lambda: self.ready, "not ready: watch caches are still loading")
         assert self.registry is not None
         add_api_routes(app, self.registry)
         self._http = web.AppRunner(app, access_log=None)

@@ -439,3 +439,161 @@ class Resources:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class KubeletStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Logs = channel.unary_stream(
+                '/kubeling.v1.Kubelet/Logs',
+                request_serializer=proto_dot_kubeling__pb2.LogsRequest.SerializeToString,
+                response_deserializer=proto_dot_kubeling__pb2.LogsChunk.FromString,
+                _registered_method=True)
+        self.Exec = channel.stream_stream(
+                '/kubeling.v1.Kubelet/Exec',
+                request_serializer=proto_dot_kubeling__pb2.ExecFrame.SerializeToString,
+                response_deserializer=proto_dot_kubeling__pb2.ExecFrame.FromString,
+                _registered_method=True)
+        self.Stats = channel.unary_unary(
+                '/kubeling.v1.Kubelet/Stats',
+                request_serializer=proto_dot_kubeling__pb2.StatsRequest.SerializeToString,
+                response_deserializer=proto_dot_kubeling__pb2.StatsResponse.FromString,
+                _registered_method=True)
+
+
+class KubeletServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Logs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Exec(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Stats(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_KubeletServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Logs': grpc.unary_stream_rpc_method_handler(
+                    servicer.Logs,
+                    request_deserializer=proto_dot_kubeling__pb2.LogsRequest.FromString,
+                    response_serializer=proto_dot_kubeling__pb2.LogsChunk.SerializeToString,
+            ),
+            'Exec': grpc.stream_stream_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=proto_dot_kubeling__pb2.ExecFrame.FromString,
+                    response_serializer=proto_dot_kubeling__pb2.ExecFrame.SerializeToString,
+            ),
+            'Stats': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stats,
+                    request_deserializer=proto_dot_kubeling__pb2.StatsRequest.FromString,
+                    response_serializer=proto_dot_kubeling__pb2.StatsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'kubeling.v1.Kubelet', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('kubeling.v1.Kubelet', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Kubelet:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Logs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kubeling.v1.Kubelet/Logs',
+            proto_dot_kubeling__pb2.LogsRequest.SerializeToString,
+            proto_dot_kubeling__pb2.LogsChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exec(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/kubeling.v1.Kubelet/Exec',
+            proto_dot_kubeling__pb2.ExecFrame.SerializeToString,
+            proto_dot_kubeling__pb2.ExecFrame.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kubeling.v1.Kubelet/Stats',
+            proto_dot_kubeling__pb2.StatsRequest.SerializeToString,
+            proto_dot_kubeling__pb2.StatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -12,11 +12,13 @@ from aiohttp import web
 from apiserver.http_api.discovery_routes import add_discovery_routes
 from apiserver.http_api.handlers import add_resource_routes
 from apiserver.http_api.openapi import add_openapi_routes
+from apiserver.http_api.pod_proxy import add_pod_proxy_routes
 from apiserver.registry.store import Registry
 
 
 def add_api_routes(app: web.Application, registry: Registry) -> None:
     add_discovery_routes(app, registry.kinds)
+    add_pod_proxy_routes(app, registry)  # before the generic /api/{tail} route
     add_resource_routes(app, registry)
     add_openapi_routes(app, registry.kinds)
 

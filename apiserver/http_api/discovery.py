@@ -2,7 +2,7 @@
 
 Everything is generated from the kind registry, so a kind registered later (a CRD) shows up in
 discovery with no new code. Only subresources this HTTP API actually serves are listed
-(`*/status`, `pods/binding`, `pods/eviction`, `deployments|replicasets|statefulsets/scale`,
+(`*/status`, `pods/binding`, `pods/eviction`, `pods/exec`, `pods/log`, `deployments|replicasets|statefulsets/scale`,
 `namespaces/finalize`).
 Aggregated discovery (apidiscovery.k8s.io/v2) is not served: every answer is plain JSON with
 Content-Type application/json, which kubectl accepts and falls back to.
@@ -86,6 +86,8 @@ def _subresources(rt: ResourceType) -> list[dict[str, Any]]:
     if (rt.group, rt.plural) == ("", "pods"):
         subs.append(sub("binding", ["create"], kind="Binding"))
         subs.append(sub("eviction", ["create"], kind="Eviction", group="policy", version="v1"))
+        subs.append(sub("exec", ["create", "get"], kind="PodExecOptions"))
+        subs.append(sub("log", ["get"]))
     if (rt.group, rt.plural) == ("", "namespaces"):
         subs.append(sub("finalize", ["update"]))
     if (rt.group, rt.plural) in SCALABLE:
