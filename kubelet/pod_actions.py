@@ -33,9 +33,8 @@ BACKOFF_RESET_AFTER = 600.0  # seconds; an entry older than 2 x max is forgotten
 REASON_CRASH_LOOP = "CrashLoopBackOff"
 KILL_SPEC_CHANGED = "Container spec hash changed"
 KILL_UNKNOWN_STATE = "Container is in unknown state, try killing it before restart"
-# Where probes will plug in (not an input yet): a running container whose liveness (or startup) probe has failed
-# is added to ``containers_to_kill`` with this reason, and to ``containers_to_start`` unless restartPolicy is Never.
-KILL_LIVENESS = "Container failed liveness probe"
+# A running container whose liveness (or startup) probe has failed is killed with the prober's message, and
+# restarted unless restartPolicy is Never.
 
 STATE_CREATED = "created"
 STATE_RUNNING = "running"
@@ -202,10 +201,13 @@ def _next_init_container(
 class _Plan:
     """Mutable accumulator used while computing; frozen into PodActions at the end."""
 
-    def __init__(self, pod: Mapping[str, Any], status: RuntimePodStatus, now: float) -> None:
+    def __init__(
+        self, pod: Mapping[str, Any], status: RuntimePodStatus, now: float, probe_failures: Mapping[str, str]
+    ) -> None:
         self.pod = pod
         self.status = status
         self.now = now
+        self.probe_failures = probe_failures
         self.kill_pod = False
         self.create_sandbox = False
         self.next_init: str | None = None
@@ -248,7 +250,9 @@ class _Plan:
         )
 
 
-def compute_pod_actions(pod: Mapping[str, Any], status: RuntimePodStatus, now: float) -> PodActions:
+def compute_pod_actions(
+    pod: Mapping[str, Any], status: RuntimePodStatus, now: float, probe_failures: Mapping[str, str] | None = None
+) -> PodActions:
     """Decide what to do for ``pod`` given the runtime's ``status`` at wall-clock time ``now``.
 
     * ``metadata.deletionTimestamp`` set: kill the pod, start nothing.
@@ -260,12 +264,12 @@ def compute_pod_actions(pod: Mapping[str, Any], status: RuntimePodStatus, now: f
     * App containers are examined once initialisation is done: a non-running container is started if
       restartPolicy allows (Always: always; OnFailure: non-zero exit only; Never: not at all); a running container
       whose spec hash differs from the pod spec's is killed and restarted ("Container spec hash changed").
-      Liveness/startup probe results will plug in here as another kill reason (``KILL_LIVENESS``); they are not
-      an input yet.
+      A running container named in ``probe_failures`` (its liveness or startup probe crossed the failure
+      threshold; the value is the kill reason) is killed and restarted unless restartPolicy is Never.
     * A container to restart that is still in its crash-loop back-off is not started; it appears in ``waiting``.
     * If no container is running or to be started (a terminal pod), the pod is killed (its sandbox stopped).
     """
-    plan = _Plan(pod, status, now)
+    plan = _Plan(pod, status, now, probe_failures or {})
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     containers: list[Mapping[str, Any]] = list(spec.get("containers") or [])
@@ -320,7 +324,12 @@ def compute_pod_actions(pod: Mapping[str, Any], status: RuntimePodStatus, now: f
             plan.to_kill.append((current.name, KILL_SPEC_CHANGED))
             plan.start(container)
             continue
-        # Liveness/startup probe failures will be checked here: kill with KILL_LIVENESS and restart unless Never.
+        failure = plan.probe_failures.get(container["name"])
+        if failure is not None:
+            plan.to_kill.append((current.name, failure))
+            if _should_restart_on_failure(pod):
+                plan.start(container)
+            continue
         keep += 1
 
     if keep == 0 and not plan.to_start and not plan.waiting:

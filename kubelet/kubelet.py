@@ -1,0 +1,220 @@
+"""The kubelet: one node's agent. This file only wires the parts together; each part has its own module.
+
+    apiserver ──watch pods (spec.nodeName=<node>)──▶ informer ──▶ pod_workers ──▶ pod_sync ──▶ runtime
+                                                                     ▲   ▲
+                       runtime ──relist every second──▶ pleg ────────┘   │
+                       probes (prober_manager) ─── result changed ───────┘
+    node_lease: Node registration, Lease heartbeat, node status      api: logs / exec / stats for the apiserver
+
+Start-up order matters for restart safety: the informer must have synced, and the runtime been listed once, before
+housekeeping may call a runtime pod an orphan. So a restarted kubelet re-adopts running containers (its pod workers
+find them by their labels and leave them alone) instead of killing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from client.client import Client
+from client.events import EventRecorder
+from client.informer import Handler, Informer
+from kubelet.api import KubeletAPI, StatsTarget
+from kubelet.images import ImageManager
+from kubelet.kubelet_deps import KubeletDeps
+from kubelet.node_lease import NodeAgent
+from kubelet.node_status import NodeConfig, NodeObservation
+from kubelet.object_cache import ObjectCache
+from kubelet.pleg import PLEG
+from kubelet.pod_sync import PodSyncer
+from kubelet.pod_workers import PodWorkers
+from kubelet.prober_manager import ProberManager
+from kubelet.probes import ProbeRunner
+from kubelet.runtime.interface import STATE_RUNNING, Runtime, RuntimePod
+from kubelet.status_manager import StatusManager
+from kubelet.volume_manager import VolumeManager
+
+log = logging.getLogger(__name__)
+Object = dict[str, Any]
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+ORPHAN_GRACE_SECONDS = 2
+
+
+@dataclass
+class KubeletConfig:
+    node: NodeConfig
+    root_dir: Path
+    api_host: str = "127.0.0.1"  # where the kubelet API listens (the node's address)
+    api_port: int = 0  # 0: a free port, published in the Node's daemonEndpoints
+    sync_frequency: float = 60.0  # --sync-frequency: every pod is re-synced at least this often
+    pleg_period: float = 1.0
+    housekeeping_period: float = 2.0
+    object_ttl: float = 5.0  # ConfigMap/Secret cache TTL
+    lease_duration: int = 40
+    lease_renew_interval: float = 10.0
+    node_status_update_frequency: float = 10.0
+    image_pull_backoff: float = 10.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Kubelet:
+    def __init__(self, client: Client, config: KubeletConfig, runtime: Runtime, probe_runner: ProbeRunner,
+                 observe: Callable[[], Awaitable[NodeObservation]]) -> None:
+        self.client = client
+        self.config = config
+        self.runtime = runtime
+        self.node_name = config.node.node_name
+        self.recorder = EventRecorder(client, "kubelet", self.node_name)
+        self.status = StatusManager(client)
+        self.prober = ProberManager(probe_runner, self._wake, self.recorder.event)
+        deps = KubeletDeps(
+            node_name=self.node_name, host_ip=config.node.address or "127.0.0.1", runtime=runtime,
+            objects=ObjectCache(client, ttl=config.object_ttl), volumes=VolumeManager(config.root_dir),
+            images=ImageManager(runtime, backoff_initial=config.image_pull_backoff), prober=self.prober,
+            status=self.status, record=self.recorder.event)
+        self.deps = deps
+        self.workers = PodWorkers(PodSyncer(deps), self.status)
+        self.pleg = PLEG(runtime, self.node_name, self._wake, period=config.pleg_period)
+        self.pods = Informer(client, "pods", field_selector=f"spec.nodeName={self.node_name}")
+        self.pods.add_handler(Handler(on_add=self._on_pod, on_update=self._on_pod_update,
+                                      on_delete=self._on_pod_deleted))
+        self.api = KubeletAPI(runtime, self._resolve_container, self._stats_targets)
+        self._observe = observe
+        self.node_agent: NodeAgent | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # -- events from the apiserver, the runtime and the prober --------------------------------------------------
+
+    def _on_pod(self, pod: Object) -> None:
+        if MIRROR_ANNOTATION not in (pod["metadata"].get("annotations") or {}):
+            self.workers.update_pod(pod)
+
+    def _on_pod_update(self, old: Object, new: Object) -> None:
+        """Only what the kubelet must act on wakes the worker; a status-only change (usually the kubelet's own
+        write) just refreshes the worker's copy, as Kubernetes' pod config turns it into a mere reconcile."""
+        if MIRROR_ANNOTATION in (new["metadata"].get("annotations") or {}):
+            return
+        self.workers.update_pod(new, wake=not only_status_changed(old, new))
+
+    def _on_pod_deleted(self, pod: Object) -> None:
+        if MIRROR_ANNOTATION not in (pod["metadata"].get("annotations") or {}):
+            self.workers.remove_pod(pod)
+
+    def _wake(self, uid: str) -> None:
+        self.workers.wake(uid)
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Serve the kubelet API, register the node, then start syncing pods. Returns once everything runs."""
+        port = await self.api.start(self.config.api_host, self.config.api_port)
+        node_config = self.config.node
+        self.node_agent = NodeAgent(
+            self.client, _with_port(node_config, port), self._observe_runtime,
+            lease_duration=self.config.lease_duration, renew_interval=self.config.lease_renew_interval,
+            status_update_frequency=self.config.node_status_update_frequency, recorder=self.recorder)
+        self.recorder.start()
+        await self.node_agent.register()
+        self._spawn(self.node_agent.run(), "node-agent")
+        self._spawn(self.pods.run(), "pod-informer")
+        self._spawn(self.pleg.run(), "pleg")
+        self._spawn(self._housekeeping(), "housekeeping")
+        self._spawn(self._resync(), "resync")
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))
+        self._tasks[-1].set_name(f"{self.node_name}:{name}")
+
+    async def stop(self) -> None:
+        """Stop the agent; containers keep running (a kubelet restart must not disturb pods)."""
+        if self.node_agent is not None:
+            await self.node_agent.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.workers.stop()
+        await self.prober.stop()
+        await self.api.stop()
+        await self.recorder.stop()
+
+    async def _observe_runtime(self) -> NodeObservation:
+        from dataclasses import replace
+
+        obs = await self._observe()
+        ok = await self.runtime.ping()
+        version = await self.runtime.version() if ok else obs.runtime_version
+        return replace(obs, runtime_ok=ok, runtime_version=version)
+
+    # -- housekeeping ---------------------------------------------------------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        """Clean up runtime pods whose API object is gone (found after a restart, or missed deletions)."""
+        await self.pods.wait_for_sync()
+        await self.pleg.relisted.wait()
+        while True:
+            known = {pod["metadata"]["uid"] for pod in self.pods.store}
+            for uid, runtime_pod in list(self.pleg.pods.items()):
+                if uid not in known and uid not in self.workers:
+                    log.info("pod %s/%s (%s) has no API object: cleaning it up", runtime_pod.namespace,
+                             runtime_pod.name, uid)
+                    self.workers.remove_pod(_orphan_pod(runtime_pod))
+            await self._remove_orphan_volumes(known)
+            await asyncio.sleep(self.config.housekeeping_period)
+
+    async def _remove_orphan_volumes(self, known: set[str]) -> None:
+        for uid in self.deps.volumes.pod_dirs() - known - set(self.workers.uids()) - set(self.pleg.pods):
+            with contextlib.suppress(OSError):
+                await self.deps.volumes.teardown_pod_volumes(uid)
+
+    async def _resync(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.sync_frequency)
+            self.workers.wake_all()
+
+    # -- the kubelet API's questions ------------------------------------------------------------------------------
+
+    async def _resolve_container(self, namespace: str, name: str, container: str, previous: bool) -> str:
+        pod = self.pods.store.get_by_name(namespace, name)
+        if pod is None:
+            raise LookupError(f'pod "{name}" not found on node {self.node_name}')
+        runtime_pod = self.pleg.pods.get(pod["metadata"]["uid"])
+        attempts = runtime_pod.attempts(container) if runtime_pod else ()
+        if previous:
+            dead = [c for c in attempts[1:]]
+            if not dead:
+                raise LookupError(f'previous terminated container "{container}" in pod "{name}" not found')
+            return dead[0].id
+        if not attempts:
+            raise LookupError(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
+        return attempts[0].id
+
+    async def _stats_targets(self) -> list[StatsTarget]:
+        return [StatsTarget(namespace=p.namespace, pod=p.name, pod_uid=p.uid, container=c.name, container_id=c.id)
+                for p in self.pleg.pods.values() for c in p.containers if c.state == STATE_RUNNING]
+
+
+def only_status_changed(old: Object, new: Object) -> bool:
+    """True when nothing but status and bookkeeping metadata differs between two versions of a pod."""
+    ignored_meta = ("resourceVersion", "managedFields", "generation")
+
+    def relevant(pod: Object) -> tuple[Any, Any]:
+        meta = {k: v for k, v in pod.get("metadata", {}).items() if k not in ignored_meta}
+        return meta, pod.get("spec")
+
+    return relevant(old) == relevant(new)
+
+
+def _with_port(config: NodeConfig, port: int) -> NodeConfig:
+    from dataclasses import replace
+
+    return replace(config, kubelet_port=port)
+
+
+def _orphan_pod(runtime_pod: RuntimePod) -> Object:
+    return {"metadata": {"uid": runtime_pod.uid, "name": runtime_pod.name, "namespace": runtime_pod.namespace},
+            "spec": {"terminationGracePeriodSeconds": ORPHAN_GRACE_SECONDS}}

@@ -1,0 +1,210 @@
+"""The kubelet's pod lifecycle, end to end against a real apiserver, with the fake runtime (a hollow node)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from apimachinery import errors
+from tests.integration.kubelet.conftest import HollowNode, eventually, pod_manifest
+
+pytestmark = pytest.mark.integration
+Object = dict[str, Any]
+
+
+async def _pod(client: Any, name: str) -> Object:
+    return await client.get("pods", name, "default")
+
+
+def _condition(pod: Object, kind: str) -> str | None:
+    for condition in pod.get("status", {}).get("conditions", []):
+        if condition["type"] == kind:
+            return condition["status"]
+    return None
+
+
+def _container_status(pod: Object, name: str = "app") -> Object:
+    for status in pod.get("status", {}).get("containerStatuses", []):
+        if status["name"] == name:
+            return status
+    return {}
+
+
+async def _wait_phase(client: Any, name: str, phase: str, timeout: float = 10.0) -> Object:
+    async def check() -> Object | None:
+        pod = await _pod(client, name)
+        return pod if pod.get("status", {}).get("phase") == phase else None
+
+    return await eventually(check, timeout)
+
+
+async def test_the_node_registers_ready_and_renews_its_lease(client, hollow_node: HollowNode):
+    async def ready() -> bool:
+        node = await client.get("nodes", "node-1")
+        return _condition(node, "Ready") == "True"
+
+    await eventually(ready)
+    first = (await client.get("leases", "node-1", "kube-node-lease"))["spec"]["renewTime"]
+
+    async def renewed() -> bool:
+        lease = await client.get("leases", "node-1", "kube-node-lease")
+        return lease["spec"]["renewTime"] != first
+
+    await eventually(renewed, timeout=5)
+
+
+async def test_a_pod_bound_to_the_node_runs_and_reports_ready_with_an_ip(client, hollow_node: HollowNode):
+    await client.create(pod_manifest("web"))
+    pod = await _wait_phase(client, "web", "Running")
+    assert pod["status"]["podIP"]
+    assert pod["status"]["hostIP"] == "127.0.0.1"
+    await eventually(lambda: _ready(client, "web"))
+    status = _container_status(await _pod(client, "web"))
+    assert status["state"]["running"]["startedAt"]
+    assert status["restartCount"] == 0
+    assert status["containerID"].startswith("fake://")
+
+
+async def _ready(client: Any, name: str) -> bool:
+    return _condition(await _pod(client, name), "Ready") == "True"
+
+
+async def test_a_pod_bound_to_another_node_is_ignored(client, hollow_node: HollowNode):
+    await client.create(pod_manifest("elsewhere", node="node-2"))
+    await client.create(pod_manifest("here"))
+    await _wait_phase(client, "here", "Running")
+    assert "phase" not in (await _pod(client, "elsewhere")).get("status", {}) or \
+        (await _pod(client, "elsewhere"))["status"].get("phase") == "Pending"
+    assert not hollow_node.runtime.sandboxes or all(
+        s.record.name != "elsewhere" for s in hollow_node.runtime.sandboxes.values())
+
+
+async def test_a_crashing_container_is_restarted_with_back_off(client, hollow_node: HollowNode):
+    notes = {"fake.kubeling.io/exit-after.app": "0.1", "fake.kubeling.io/exit-code.app": "1"}
+    await client.create(pod_manifest("crash", annotations=notes))
+
+    async def crash_looping() -> Object | None:
+        status = _container_status(await _pod(client, "crash"))
+        waiting = status.get("state", {}).get("waiting", {})
+        return status if waiting.get("reason") == "CrashLoopBackOff" else None
+
+    status = await eventually(crash_looping, timeout=10)
+    assert status["restartCount"] >= 1
+    assert status["lastState"]["terminated"]["exitCode"] == 1
+    assert status["lastState"]["terminated"]["reason"] == "Error"
+    assert "back-off 10s restarting failed container=app" in status["state"]["waiting"]["message"]
+
+
+async def test_restart_policy_never_leaves_a_failed_pod_failed(client, hollow_node: HollowNode):
+    notes = {"fake.kubeling.io/exit-after.app": "0.1", "fake.kubeling.io/exit-code.app": "3"}
+    await client.create(pod_manifest("once", annotations=notes, restart_policy="Never"))
+    pod = await _wait_phase(client, "once", "Failed")
+    terminated = _container_status(pod)["state"]["terminated"]
+    assert terminated["exitCode"] == 3
+    assert _container_status(pod)["restartCount"] == 0
+
+
+async def test_a_job_style_pod_succeeds(client, hollow_node: HollowNode):
+    notes = {"fake.kubeling.io/exit-after.app": "0.1"}
+    await client.create(pod_manifest("job", annotations=notes, restart_policy="OnFailure"))
+    pod = await _wait_phase(client, "job", "Succeeded")
+    assert _container_status(pod)["state"]["terminated"]["reason"] == "Completed"
+
+
+async def test_init_containers_run_in_order_before_the_app(client, hollow_node: HollowNode):
+    notes = {"fake.kubeling.io/exit-after.init-1": "0.2", "fake.kubeling.io/exit-after.init-2": "0.2"}
+    inits = [{"name": "init-1", "image": "kubeling/busybox:1.35"}, {"name": "init-2", "image": "kubeling/busybox:1.35"}]
+    await client.create(pod_manifest("inits", annotations=notes, initContainers=inits))
+    pod = await _wait_phase(client, "inits", "Running")
+    statuses = {s["name"]: s for s in pod["status"]["initContainerStatuses"]}
+    first = statuses["init-1"]["state"]["terminated"]
+    second = statuses["init-2"]["state"]["terminated"]
+    assert first["finishedAt"] <= second["startedAt"]
+    assert _condition(pod, "Initialized") == "True"
+
+
+async def test_readiness_follows_the_probe(client, hollow_node: HollowNode):
+    probe = {"exec": {"command": ["true"]}, "periodSeconds": 1}
+    containers = [{"name": "app", "image": "kubeling/busybox:1.35", "readinessProbe": probe}]
+    await client.create(pod_manifest("probed", containers=containers))
+    await eventually(lambda: _ready(client, "probed"))
+    await client.patch("pods", "probed", {"metadata": {"annotations": {
+        "fake.kubeling.io/probe.readiness.app": "failure"}}}, "default")
+
+    async def not_ready() -> bool:
+        return _condition(await _pod(client, "probed"), "Ready") == "False"
+
+    await eventually(not_ready, timeout=10)
+
+
+async def test_a_failing_liveness_probe_restarts_the_container(client, hollow_node: HollowNode):
+    probe = {"exec": {"command": ["true"]}, "periodSeconds": 1, "failureThreshold": 1}
+    containers = [{"name": "app", "image": "kubeling/busybox:1.35", "livenessProbe": probe}]
+    notes = {"fake.kubeling.io/probe.liveness.app": "failure"}
+    await client.create(pod_manifest("unhealthy", containers=containers, annotations=notes))
+
+    async def restarted() -> bool:
+        return _container_status(await _pod(client, "unhealthy")).get("restartCount", 0) >= 1
+
+    await eventually(restarted, timeout=10)
+
+
+async def test_an_image_that_cannot_be_pulled_backs_off(client, hollow_node: HollowNode):
+    containers = [{"name": "app", "image": "fake.invalid/nothing:1", "imagePullPolicy": "IfNotPresent"}]
+    await client.create(pod_manifest("noimage", containers=containers))
+    seen: set[str] = set()
+
+    async def both_reasons() -> bool:
+        waiting = _container_status(await _pod(client, "noimage")).get("state", {}).get("waiting", {})
+        seen.add(waiting.get("reason", ""))
+        return {"ErrImagePull", "ImagePullBackOff"} <= seen
+
+    await eventually(both_reasons, timeout=10, interval=0.05)
+
+
+async def test_deleting_a_pod_stops_its_containers_and_removes_it(client, hollow_node: HollowNode):
+    await client.create(pod_manifest("doomed"))
+    await _wait_phase(client, "doomed", "Running")
+    await client.delete("pods", "doomed", "default")
+
+    async def gone() -> bool:
+        try:
+            await _pod(client, "doomed")
+        except errors.NotFound:
+            return True
+        return False
+
+    await eventually(gone, timeout=10)
+    assert not hollow_node.runtime.containers
+    assert not hollow_node.runtime.sandboxes
+
+
+async def test_a_restarted_kubelet_readopts_running_containers(client, hollow_node: HollowNode):
+    await client.create(pod_manifest("survivor"))
+    await _wait_phase(client, "survivor", "Running")
+    before = _container_status(await _pod(client, "survivor"))
+    await hollow_node.stop()
+    await hollow_node.start()
+    await hollow_node.kubelet.pleg.relisted.wait()  # type: ignore[union-attr]
+    await hollow_node.kubelet.pods.wait_for_sync()  # type: ignore[union-attr]
+    import asyncio
+
+    await asyncio.sleep(1.0)
+    after = _container_status(await _pod(client, "survivor"))
+    assert after["containerID"] == before["containerID"]
+    assert after["restartCount"] == 0
+    assert len(hollow_node.runtime.containers) == 1
+
+
+async def test_runtime_pods_without_an_api_object_are_cleaned_up(client, hollow_node: HollowNode):
+    await client.create(pod_manifest("ghost"))
+    await _wait_phase(client, "ghost", "Running")
+    await hollow_node.stop()
+    await client.delete("pods", "ghost", "default", grace_period_seconds=0)
+    await hollow_node.start()
+
+    async def cleaned() -> bool:
+        return not hollow_node.runtime.containers and not hollow_node.runtime.sandboxes
+
+    await eventually(cleaned, timeout=10)
