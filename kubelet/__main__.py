@@ -87,6 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--node-status-update-frequency", type=duration, default=10.0)
     p.add_argument("--node-lease-renew-interval", type=duration, default=10.0)
     p.add_argument("--node-lease-duration-seconds", type=int, default=40)
+    p.add_argument("--manifest-dir", type=Path, default=None, help="run the Pods in these files as static pods")
     p.add_argument("--network", default="kubeling", help="the Docker network pods join")
     p.add_argument("--pod-infra-container-image", default="kubeling/pause:3")
     p.add_argument("--fake-start-delay", type=duration, default=0.0, help="fake runtime: container start time")
@@ -113,7 +114,7 @@ def make_config(args: argparse.Namespace, node_name: str, node_ip: str) -> Kubel
         node=node, root_dir=root / node_name, api_host=node_ip, api_port=args.port,
         sync_frequency=args.sync_frequency, lease_duration=args.node_lease_duration_seconds,
         lease_renew_interval=args.node_lease_renew_interval,
-        node_status_update_frequency=args.node_status_update_frequency)
+        node_status_update_frequency=args.node_status_update_frequency, manifest_dir=args.manifest_dir)
 
 
 async def make_runtime(args: argparse.Namespace) -> tuple[Runtime, ProbeRunner, str]:

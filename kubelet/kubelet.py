@@ -36,12 +36,12 @@ from kubelet.pod_workers import PodWorkers
 from kubelet.prober_manager import ProberManager
 from kubelet.probes import ProbeRunner
 from kubelet.runtime.interface import STATE_RUNNING, Runtime, RuntimePod
+from kubelet.static_pods import MirrorPods, StaticPodSource, is_mirror_pod
 from kubelet.status_manager import StatusManager
 from kubelet.volume_manager import VolumeManager
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
-MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 ORPHAN_GRACE_SECONDS = 2
 
 
@@ -54,6 +54,8 @@ class KubeletConfig:
     sync_frequency: float = 60.0  # --sync-frequency: every pod is re-synced at least this often
     pleg_period: float = 1.0
     housekeeping_period: float = 2.0
+    manifest_dir: Path | None = None  # static pods
+    static_check_period: float = 20.0
     object_ttl: float = 5.0  # ConfigMap/Secret cache TTL
     lease_duration: int = 40
     lease_renew_interval: float = 10.0
@@ -70,7 +72,7 @@ class Kubelet:
         self.runtime = runtime
         self.node_name = config.node.node_name
         self.recorder = EventRecorder(client, "kubelet", self.node_name)
-        self.status = StatusManager(client)
+        self.status = StatusManager(client, self._mirror_of)
         self.prober = ProberManager(probe_runner, self._wake, self.recorder.event)
         deps = KubeletDeps(
             node_name=self.node_name, host_ip=config.node.address or "127.0.0.1", runtime=runtime,
@@ -83,6 +85,10 @@ class Kubelet:
         self.pods = Informer(client, "pods", field_selector=f"spec.nodeName={self.node_name}")
         self.pods.add_handler(Handler(on_add=self._on_pod, on_update=self._on_pod_update,
                                       on_delete=self._on_pod_deleted))
+        self.static_pods = StaticPodSource(
+            config.manifest_dir or Path("/nonexistent"), self.node_name, on_update=self.workers.update_pod,
+            on_remove=self.workers.remove_pod, check_period=config.static_check_period)
+        self.mirror_pods = MirrorPods(client, self.node_name)
         self.api = KubeletAPI(runtime, self._resolve_container, self._stats_targets)
         self._observe = observe
         self.node_agent: NodeAgent | None = None
@@ -91,19 +97,24 @@ class Kubelet:
     # -- events from the apiserver, the runtime and the prober --------------------------------------------------
 
     def _on_pod(self, pod: Object) -> None:
-        if MIRROR_ANNOTATION not in (pod["metadata"].get("annotations") or {}):
+        if not is_mirror_pod(pod):
             self.workers.update_pod(pod)
 
     def _on_pod_update(self, old: Object, new: Object) -> None:
         """Only what the kubelet must act on wakes the worker; a status-only change (usually the kubelet's own
         write) just refreshes the worker's copy, as Kubernetes' pod config turns it into a mere reconcile."""
-        if MIRROR_ANNOTATION in (new["metadata"].get("annotations") or {}):
+        if is_mirror_pod(new):
             return
         self.workers.update_pod(new, wake=not only_status_changed(old, new))
 
     def _on_pod_deleted(self, pod: Object) -> None:
-        if MIRROR_ANNOTATION not in (pod["metadata"].get("annotations") or {}):
+        if not is_mirror_pod(pod):
             self.workers.remove_pod(pod)
+
+    def _mirror_of(self, static_pod: Object) -> Object | None:
+        meta = static_pod["metadata"]
+        mirror = self.pods.store.get_by_name(meta["namespace"], meta["name"])
+        return mirror if mirror is not None and is_mirror_pod(mirror) else None
 
     def _wake(self, uid: str) -> None:
         self.workers.wake(uid)
@@ -122,6 +133,8 @@ class Kubelet:
         await self.node_agent.register()
         self._spawn(self.node_agent.run(), "node-agent")
         self._spawn(self.pods.run(), "pod-informer")
+        if self.config.manifest_dir is not None:
+            self._spawn(self.static_pods.run(), "static-pods")
         self._spawn(self.pleg.run(), "pleg")
         self._spawn(self._housekeeping(), "housekeeping")
         self._spawn(self._resync(), "resync")
@@ -156,8 +169,13 @@ class Kubelet:
         """Clean up runtime pods whose API object is gone (found after a restart, or missed deletions)."""
         await self.pods.wait_for_sync()
         await self.pleg.relisted.wait()
+        if self.config.manifest_dir is not None:
+            await self.static_pods.loaded.wait()
         while True:
-            known = {pod["metadata"]["uid"] for pod in self.pods.store}
+            known = {pod["metadata"]["uid"] for pod in self.pods.store} | set(self.static_pods.pods)
+            if self.config.manifest_dir is not None and self.static_pods.loaded.is_set():
+                mirrors = [pod for pod in self.pods.store if is_mirror_pod(pod)]
+                await self.mirror_pods.sync(self.static_pods.pods, mirrors)
             for uid, runtime_pod in list(self.pleg.pods.items()):
                 if uid not in known and uid not in self.workers:
                     log.info("pod %s/%s (%s) has no API object: cleaning it up", runtime_pod.namespace,
@@ -179,7 +197,7 @@ class Kubelet:
     # -- the kubelet API's questions ------------------------------------------------------------------------------
 
     async def _resolve_container(self, namespace: str, name: str, container: str, previous: bool) -> str:
-        pod = self.pods.store.get_by_name(namespace, name)
+        pod = self.static_pods.by_name(namespace, name) or self.pods.store.get_by_name(namespace, name)
         if pod is None:
             raise LookupError(f'pod "{name}" not found on node {self.node_name}')
         runtime_pod = self.pleg.pods.get(pod["metadata"]["uid"])

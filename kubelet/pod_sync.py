@@ -127,6 +127,9 @@ class PodSyncer:
         probe_failures = self._probe_failures(pod)
         actions = compute_pod_actions(pod, runtime_pod_status(runtime_pod), time.time(), probe_failures)
         await self._apply(pod, state, runtime_pod, actions, config_maps, secrets)
+        for name, (_reason, message) in actions.waiting.items():
+            self.deps.record(pod, "Warning", "BackOff", f"Back-off restarting failed container {name} in pod "
+                             f"{message.rsplit('pod=', 1)[-1]}", field_path=field_path(pod, name))
         runtime_pod = await self.runtime_pod(uid)
         await self._collect_garbage(runtime_pod)
         await self._write_status(pod, runtime_pod, state, actions.waiting)

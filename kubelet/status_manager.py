@@ -1,6 +1,7 @@
 """Writing pod status to the apiserver: only when it changed, and never losing the last word.
 
-The kubelet owns ``pod.status`` for pods bound to its node. ``set_status`` compares the computed status with
+The kubelet owns ``pod.status`` for pods bound to its node (for a static pod: its mirror pod's status).
+``set_status`` compares the computed status with
 the last one written (or the one the apiserver holds) and writes through UpdateStatus only on a change. A
 conflict (someone else wrote the pod meanwhile) is retried on the fresh object; a pod that is gone is dropped.
 
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from apimachinery import errors
 from client.client import Client
 from kubelet.pod_status import pod_status_changed
+from kubelet.static_pods import is_static_pod
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
@@ -25,13 +27,19 @@ CONFLICT_RETRIES = 3
 
 
 class StatusManager:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, mirror_of: Callable[[Object], Object | None] = lambda pod: None) -> None:
         self.client = client
+        self.mirror_of = mirror_of  # a static pod's mirror pod in the apiserver, if there is one yet
         self._sent: dict[str, Object] = {}
         self.writes = 0
 
     async def set_status(self, pod: Object, status: Object) -> None:
         uid = pod["metadata"]["uid"]
+        if is_static_pod(pod):
+            mirror = self.mirror_of(pod)
+            if mirror is None:
+                return  # no mirror pod yet: the next sync writes the status
+            pod = mirror
         last = self._sent.get(uid)
         if last is not None and not pod_status_changed(last, status):
             return
@@ -62,6 +70,8 @@ class StatusManager:
         return fresh if fresh["metadata"].get("uid") == meta["uid"] else None
 
     async def confirm_deletion(self, pod: Mapping[str, Any]) -> None:
+        if is_static_pod(pod):
+            return  # a static pod ends when its manifest is removed; its mirror pod is handled by MirrorPods
         meta = pod["metadata"]
         with contextlib.suppress(errors.NotFound, errors.Conflict):  # already gone, or a new pod took the name
             await self.client.delete("pods", meta["name"], meta.get("namespace", "default"),

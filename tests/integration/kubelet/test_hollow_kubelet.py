@@ -33,7 +33,10 @@ def _container_status(pod: Object, name: str = "app") -> Object:
 
 async def _wait_phase(client: Any, name: str, phase: str, timeout: float = 10.0) -> Object:
     async def check() -> Object | None:
-        pod = await _pod(client, name)
+        try:
+            pod = await _pod(client, name)
+        except errors.NotFound:
+            return None
         return pod if pod.get("status", {}).get("phase") == phase else None
 
     return await eventually(check, timeout)
@@ -208,3 +211,66 @@ async def test_runtime_pods_without_an_api_object_are_cleaned_up(client, hollow_
         return not hollow_node.runtime.containers and not hollow_node.runtime.sandboxes
 
     await eventually(cleaned, timeout=10)
+
+
+async def test_static_pods_run_from_the_manifest_dir_with_a_mirror_pod(client, tmp_path):
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "static.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: static-web}\n"
+        "spec: {containers: [{name: web, image: kubeling/hello:v1}]}\n")
+    node = HollowNode(client, tmp_path)
+    node.config.manifest_dir = manifests
+    node.config.static_check_period = 0.2
+    await node.start()
+    try:
+        mirror = await _wait_phase(client, "static-web-node-1", "Running")
+        assert mirror["metadata"]["annotations"]["kubernetes.io/config.mirror"]
+        assert mirror["metadata"]["ownerReferences"][0]["kind"] == "Node"
+        await client.delete("pods", "static-web-node-1", "default")
+
+        async def recreated() -> bool:
+            try:
+                return (await _pod(client, "static-web-node-1"))["metadata"]["uid"] != mirror["metadata"]["uid"]
+            except errors.NotFound:
+                return False
+
+        await eventually(recreated)
+        assert len([c for c in node.runtime.containers.values() if c.record.state == "running"]) == 1
+        (manifests / "static.yaml").unlink()
+
+        async def gone() -> bool:
+            try:
+                await _pod(client, "static-web-node-1")
+            except errors.NotFound:
+                return not node.runtime.containers
+            return False
+
+        await eventually(gone)
+    finally:
+        await node.stop()
+
+
+async def test_one_process_hosts_many_hollow_nodes(client, tmp_path):
+    from tests.integration.kubelet.conftest import hollow_config
+
+    nodes = [HollowNode(client, tmp_path, f"hollow-{i}") for i in range(1, 6)]
+    for node in nodes[1:]:
+        node.runtime = nodes[0].runtime  # one fake runtime shared, as `--hollow-nodes N` does
+    for node in nodes:
+        node.config = hollow_config(tmp_path, node.config.node.node_name)
+        await node.start()
+    try:
+        async def all_ready() -> bool:
+            listed = await client.list("nodes")
+            return sum(_condition(n, "Ready") == "True" for n in listed["items"]) == 5
+
+        await eventually(all_ready)
+        for i in range(1, 6):
+            await client.create(pod_manifest(f"p{i}", node=f"hollow-{i}"))
+        for i in range(1, 6):
+            pod = await _wait_phase(client, f"p{i}", "Running")
+            assert pod["spec"]["nodeName"] == f"hollow-{i}"
+    finally:
+        for node in nodes:
+            await node.stop()
