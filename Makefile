@@ -3,10 +3,26 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint unit integration chaos proto proto-check bench clean deps
+.PHONY: install test lint unit integration chaos proto proto-check bench clean deps images
 
-deps:  ## Debian packages the project needs (etcd server); root or sudo
-	@command -v etcd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server; }
+deps:  ## Debian packages the project needs (etcd, docker, busybox-static) and a running dockerd; root or sudo
+	@missing=""; \
+	command -v etcd >/dev/null || missing="$$missing etcd-server"; \
+	command -v dockerd >/dev/null || missing="$$missing docker.io"; \
+	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
+	if [ -n "$$missing" ]; then \
+	  echo "== installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@docker info >/dev/null 2>&1 || { \
+	  log=/var/log/dockerd.log; touch $$log 2>/dev/null || log=/tmp/dockerd.log; \
+	  echo "== starting dockerd (log: $$log)"; \
+	  nohup dockerd >>$$log 2>&1 & \
+	  for i in $$(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done; \
+	  docker info >/dev/null 2>&1 || { echo "dockerd did not come up in 30 s, see $$log"; tail -n 20 $$log; exit 1; }; }
+
+images: $(STAMP)  ## build kubeling's offline images (busybox based, no registry) into the local Docker
+	$(PY) -m kubeling images build
 
 install: $(STAMP)
 

@@ -125,7 +125,8 @@ async def make_runtime(args: argparse.Namespace) -> tuple[Runtime, ProbeRunner, 
     from kubelet.runtime.docker import DockerRuntime
 
     runtime = DockerRuntime(network=args.network, pause_image=args.pod_infra_container_image)
-    gateway = await runtime.ensure_network()
+    await runtime.ensure_network()
+    gateway = await runtime.network_gateway()
     return runtime, NetworkProbeRunner(runtime), args.node_ip or gateway or "127.0.0.1"
 
 

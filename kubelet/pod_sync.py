@@ -126,7 +126,7 @@ class PodSyncer:
             return REQUEUE_WAITING
         probe_failures = self._probe_failures(pod)
         actions = compute_pod_actions(pod, runtime_pod_status(runtime_pod), time.time(), probe_failures)
-        await self._apply(pod, state, runtime_pod, actions, config_maps, secrets)
+        await self._apply(pod, state, runtime_pod, actions, config_maps, secrets, set(probe_failures))
         for name, (_reason, message) in actions.waiting.items():
             self.deps.record(pod, "Warning", "BackOff", f"Back-off restarting failed container {name} in pod "
                              f"{message.rsplit('pod=', 1)[-1]}", field_path=field_path(pod, name))
@@ -163,7 +163,8 @@ class PodSyncer:
         return failures
 
     async def _apply(self, pod: Object, state: PodSyncState, runtime_pod: RuntimePod | None, actions: PodActions,
-                     config_maps: Mapping[str, Object | None], secrets: Mapping[str, Object | None]) -> None:
+                     config_maps: Mapping[str, Object | None], secrets: Mapping[str, Object | None],
+                     probe_killed: set[str]) -> None:
         if actions.kill_pod:
             await self.kill_pod(pod, runtime_pod, reason="")
         sandbox = runtime_pod.sandbox if runtime_pod else None
@@ -172,7 +173,8 @@ class PodSyncer:
             if sandbox is None:
                 return
         for name, reason in actions.containers_to_kill:
-            await self._kill_container(pod, runtime_pod, name, reason)
+            grace = probe_grace_period(pod, name) if name in probe_killed else None
+            await self._kill_container(pod, runtime_pod, name, reason, grace)
         if sandbox is None or not sandbox.ready:
             return
         spec = pod.get("spec") or {}
@@ -346,6 +348,17 @@ class PodSyncer:
         if actions.waiting:
             return BACKOFF_INITIAL / 10  # re-check the crash-loop back-off about once a second
         return None
+
+
+def probe_grace_period(pod: Mapping[str, Any], name: str) -> float | None:
+    """A probe-level terminationGracePeriodSeconds (liveness or startup) overrides the pod's for a probe kill."""
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        if container["name"] == name:
+            for kind in ("livenessProbe", "startupProbe"):
+                value = (container.get(kind) or {}).get("terminationGracePeriodSeconds")
+                if value is not None:
+                    return float(value)
+    return None
 
 
 def _all_containers(pod: Mapping[str, Any]) -> list[Object]:

@@ -1,0 +1,1 @@
+"""kubeling's command line: cluster lifecycle, chaos and offline image builds."""
