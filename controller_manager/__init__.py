@@ -1,0 +1,1 @@
+"""The controller-manager: one process running every built-in controller, leader-elected."""
