@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from client.client import Client
+from client.flags import duration, key_values
 from client.health_server import HealthServer
 from kubelet.kubelet import Kubelet, KubeletConfig
 from kubelet.node_status import NodeConfig, NodeObservation, parse_taints
@@ -27,43 +28,6 @@ from kubelet.probes import AnnotationProbeRunner, NetworkProbeRunner, ProbeRunne
 from kubelet.runtime.interface import Runtime
 
 log = logging.getLogger("kubelet")
-
-
-def duration(text: str) -> float:
-    """'10s', '1m', '500ms', '1m30s' or plain seconds."""
-    text = text.strip()
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    total, number = 0.0, ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if text.startswith("ms", i) else ch
-        if unit not in units or not number:
-            raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use e.g. 10s, 1m, 500ms)")
-        total += float(number) * units[unit]
-        number = ""
-        i += len(unit)
-    if number:
-        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: missing unit after {number}")
-    return total
-
-
-def key_values(text: str) -> dict[str, str]:
-    pairs = {}
-    for item in filter(None, text.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise argparse.ArgumentTypeError(f"--node-labels: {item!r} is not key=value")
-        pairs[key] = value
-    return pairs
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,0 +1,146 @@
+"""``kubeling-controller-manager``: run the built-in controllers, leader-elected.
+
+    kubeling-controller-manager --apiserver 127.0.0.1:6444
+    kubeling-controller-manager --controllers '*,-podgc' --node-monitor-grace-period 10s
+
+``--controllers`` works as in Kubernetes: ``*`` is every controller, ``name`` adds one, ``-name`` removes one. Every
+timing is a flag with Kubernetes' default; controllers read them as ``ctx.option(<flag name with underscores>)``
+(``--node-monitor-grace-period`` → ``node_monitor_grace_period``, in seconds). ``--option name=value`` sets any
+other option a controller reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from client.client import Client
+from client.events import EventRecorder
+from client.flags import boolean, duration, key_values
+from client.health_server import HealthServer
+from client.informer_factory import SharedInformerFactory
+from client.leader_main import LeadershipLost, default_identity, run_leader_elected
+from controller_manager.controller import Controller, ControllerContext
+from controller_manager.controllers import CONTROLLERS, load_controller
+
+log = logging.getLogger("controller-manager")
+
+# (flag, type, Kubernetes default); each becomes ctx.option("<flag with underscores>").
+TIMING_FLAGS: list[tuple[str, Any, Any]] = [
+    ("--node-monitor-grace-period", duration, 40.0),
+    ("--node-monitor-period", duration, 5.0),
+    ("--node-startup-grace-period", duration, 60.0),
+    ("--node-eviction-rate", float, 0.1),
+    ("--secondary-node-eviction-rate", float, 0.01),
+    ("--large-cluster-size-threshold", int, 50),
+    ("--unhealthy-zone-threshold", float, 0.55),
+    ("--terminated-pod-gc-threshold", int, 12500),
+    ("--pod-gc-quarantine-period", duration, 40.0),
+    ("--job-backoff-initial", duration, 10.0),
+    ("--job-backoff-max", duration, 360.0),
+    ("--max-endpoints-per-slice", int, 100),
+]
+
+
+def selected_controllers(spec: str) -> list[str]:
+    """Kubernetes' --controllers: '*' all, 'x' add, '-x' remove; unknown names are an error."""
+    chosen: set[str] = set()
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name = item.lstrip("-")
+        if name != "*" and name not in CONTROLLERS:
+            raise argparse.ArgumentTypeError(f"--controllers: unknown controller {name!r} "
+                                             f"(known: {', '.join(sorted(CONTROLLERS))})")
+        if item == "*":
+            chosen |= set(CONTROLLERS)
+        elif item.startswith("-"):
+            chosen.discard(name)
+        else:
+            chosen.add(name)
+    return sorted(chosen)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="kubeling-controller-manager", description=__doc__.split("\n\n")[0])
+    p.add_argument("--apiserver", default="127.0.0.1:6444", help="the apiserver's gRPC address")
+    p.add_argument("--controllers", type=selected_controllers, default=selected_controllers("*"))
+    p.add_argument("--leader-elect", type=boolean, default=True)
+    p.add_argument("--leader-elect-lease-duration", type=duration, default=15.0)
+    p.add_argument("--leader-elect-renew-deadline", type=duration, default=10.0)
+    p.add_argument("--leader-elect-retry-period", type=duration, default=2.0)
+    p.add_argument("--lock-object-name", default="kube-controller-manager")
+    p.add_argument("--healthz-port", type=int, default=0, help="/healthz and /metrics (0: any free port)")
+    for flag, kind, default in TIMING_FLAGS:
+        p.add_argument(flag, type=kind, default=default)
+    p.add_argument("--option", type=key_values, action="append", default=[], help="name=value for a controller")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p.parse_args(argv)
+
+
+def options_from(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
+                               for flag, _, _ in TIMING_FLAGS}
+    for pairs in args.option:
+        options.update(pairs)
+    return options
+
+
+async def run_controllers(client: Client, names: list[str], options: dict[str, Any]) -> None:
+    """Build every controller, start the shared informers, then run the controllers until cancelled."""
+    informers = SharedInformerFactory(client)
+    recorder = EventRecorder(client, "controller-manager")
+    ctx = ControllerContext(client=client, informers=informers, recorder=recorder, options=options)
+    controllers: list[Controller] = [load_controller(CONTROLLERS[name], ctx) for name in names]
+    recorder.start()
+    informers.start()
+    try:
+        await informers.wait_for_sync()
+        log.info("caches synced; running %d controllers: %s", len(controllers), ", ".join(names))
+        await asyncio.gather(*(controller.run() for controller in controllers))
+    finally:
+        await informers.stop()
+        await recorder.stop()
+
+
+async def run(args: argparse.Namespace) -> None:
+    async with Client(args.apiserver, retry_timeout=float("inf")) as client:
+        health = HealthServer(lambda: True)
+        port = await health.start("127.0.0.1", args.healthz_port)
+        log.info("/healthz and /metrics on port %d", port)
+        options = options_from(args)
+
+        async def lead() -> None:
+            await run_controllers(client, args.controllers, options)
+
+        main = (run_leader_elected(client, lead, lock_name=args.lock_object_name, identity=default_identity(),
+                                   lease_duration=args.leader_elect_lease_duration,
+                                   renew_deadline=args.leader_elect_renew_deadline,
+                                   retry_period=args.leader_elect_retry_period)
+                if args.leader_elect else lead())
+        task = asyncio.ensure_future(main)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            log.info("stopping")
+        finally:
+            await health.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run(args))
+    except LeadershipLost as e:
+        log.error("%s; exiting", e)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
