@@ -44,10 +44,10 @@ class FakeApi(FakeClient):
     def _name(self, resource: str | ResourceType) -> str:
         return self.resource_type(resource).group_resource
 
-    async def get(self, resource: str, name: str, namespace: str = "", **_: Any) -> Object:  # type: ignore[override]
+    async def get(self, resource: str, name: str, namespace: str = "", **_: Any) -> Object:
         return await super().get(self._name(resource), name, namespace)
 
-    async def list(self, resource: str, namespace: str = "", **_: Any) -> Object:  # type: ignore[override]
+    async def list(self, resource: str, namespace: str = "", **_: Any) -> Object:
         return await super().list(self._name(resource), namespace)
 
     async def update_status(self, obj: Object) -> Object:
