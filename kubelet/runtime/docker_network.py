@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import os
 import tempfile
 from collections.abc import Callable
@@ -87,4 +88,6 @@ def network_gateway_blocking(api: docker.APIClient, network: str) -> str:
     for config in (api.inspect_network(network).get("IPAM") or {}).get("Config") or []:
         if config.get("Gateway"):
             return str(config["Gateway"])
+        if config.get("Subnet"):  # Docker gives the subnet's first address to the bridge without recording it
+            return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
     return ""
