@@ -77,6 +77,29 @@ class EtcdServer:
                 self.process.wait()
 
 
+def spawn(command: list[str], log_path: Path) -> subprocess.Popen:
+    """A kubeling process from the checkout, its output appended to ``log_path``."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def kill_9(process: subprocess.Popen | None) -> None:
+    if process is not None and process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def terminate(process: subprocess.Popen | None, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            kill_9(process)
+
+
 @dataclass
 class ApiserverProcess:
     """`python -m apiserver` as its own OS process, for kill -9."""
@@ -97,24 +120,15 @@ class ApiserverProcess:
         self.http_port = self.http_port or free_port()
         args = [sys.executable, "-m", "apiserver", "--etcd-servers", self.etcd_endpoint,
                 "--grpc-port", str(self.grpc_port), "--port", str(self.http_port), *self.extra_args]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.process = spawn(args, self.log_path)
         wait_for_port(self.grpc_port, timeout=30, process=self.process)
 
     def kill(self) -> None:
         """kill -9: no cleanup, no goodbye."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        kill_9(self.process)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        terminate(self.process)
 
 
 @dataclass
@@ -130,19 +144,10 @@ class KubeletProcess:
     def start(self) -> None:
         command = [sys.executable, "-m", "kubelet", "--apiserver", self.apiserver, "--node-name", self.node_name,
                    *self.args]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.process = spawn(command, self.log_path)
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        kill_9(self.process)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        terminate(self.process)

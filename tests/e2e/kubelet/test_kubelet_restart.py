@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,24 @@ def kubelet_process(server: ApiserverProcess, node: str, network: tuple[str, str
         "--sync-frequency", "1s", "--node-status-update-frequency", "1s", "--node-lease-renew-interval", "1s"))
 
 
+@contextlib.asynccontextmanager
+async def cluster(etcd: Any, network: tuple[str, str], runtime: Any, node: str,
+                  tmp: Path) -> AsyncIterator[tuple[ApiserverProcess, KubeletProcess, Client]]:
+    """An apiserver process and a Docker kubelet process for ``node``; the node's pods removed afterwards."""
+    server = ApiserverProcess(etcd.endpoint, tmp / "apiserver.log")
+    server.start()
+    kubelet = kubelet_process(server, node, network, tmp)
+    kubelet.start()
+    client = Client(server.target, retry_timeout=10.0)
+    try:
+        yield server, kubelet, client
+    finally:
+        kubelet.stop()
+        await client.close()
+        server.stop()
+        await remove_node_pods(runtime, kubelet_config(node, "", tmp / "kubelet"))
+
+
 async def running_status(client: Client, name: str) -> dict[str, Any] | None:
     pod = await client.get("pods", name, "default")
     statuses = pod.get("status", {}).get("containerStatuses") or []
@@ -35,12 +55,7 @@ def docker_started_at(docker_client: docker.DockerClient, container_id: str) -> 
 
 async def test_kill_9_of_the_kubelet_leaves_containers_running_and_restart_counts_unchanged(
         etcd, e2e_network, docker_client, docker_runtime, node_name, tmp_path):
-    server = ApiserverProcess(etcd.endpoint, tmp_path / "apiserver.log")
-    server.start()
-    kubelet = kubelet_process(server, node_name, e2e_network, tmp_path)
-    kubelet.start()
-    client = Client(server.target, retry_timeout=10.0)
-    try:
+    async with cluster(etcd, e2e_network, docker_runtime, node_name, tmp_path) as (_server, kubelet, client):
         await client.create(pod_manifest("steady", node=node_name, containers=[
             {"name": "web", "image": "kubeling/hello:v1"}]))
         before = await eventually(lambda: running_status(client, "steady"), timeout=30)
@@ -58,21 +73,11 @@ async def test_kill_9_of_the_kubelet_leaves_containers_running_and_restart_count
         await client.create(pod_manifest("fresh", node=node_name, containers=[
             {"name": "web", "image": "kubeling/hello:v1"}]))
         await eventually(lambda: running_status(client, "fresh"), timeout=30)
-    finally:
-        kubelet.stop()
-        await client.close()
-        server.stop()
-        await remove_node_pods(docker_runtime, kubelet_config(node_name, "", tmp_path / "kubelet"))
 
 
 async def test_pods_keep_running_while_the_apiserver_is_down_and_the_kubelet_reconnects(
         etcd, e2e_network, docker_client, docker_runtime, node_name, tmp_path):
-    server = ApiserverProcess(etcd.endpoint, tmp_path / "apiserver.log")
-    server.start()
-    kubelet = kubelet_process(server, node_name, e2e_network, tmp_path)
-    kubelet.start()
-    client = Client(server.target, retry_timeout=10.0)
-    try:
+    async with cluster(etcd, e2e_network, docker_runtime, node_name, tmp_path) as (server, _kubelet, client):
         await client.create(pod_manifest("survivor", node=node_name, containers=[
             {"name": "web", "image": "kubeling/hello:v1"}]))
         before = await eventually(lambda: running_status(client, "survivor"), timeout=30)
@@ -87,8 +92,3 @@ async def test_pods_keep_running_while_the_apiserver_is_down_and_the_kubelet_rec
         after = await running_status(client, "survivor")
         assert after is not None and after["containerID"] == before["containerID"]
         assert after["restartCount"] == 0
-    finally:
-        kubelet.stop()
-        await client.close()
-        server.stop()
-        await remove_node_pods(docker_runtime, kubelet_config(node_name, "", tmp_path / "kubelet"))
