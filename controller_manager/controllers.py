@@ -17,6 +17,7 @@ CONTROLLERS: dict[str, str] = {
     "daemonset": "controller_manager.daemonset:DaemonSetController",
     "job": "controller_manager.job:JobController",
     "cronjob": "controller_manager.cronjob:CronJobController",
+    "ttl-after-finished": "controller_manager.ttl_after_finished:TTLAfterFinishedController",
     "nodelifecycle": "controller_manager.node_lifecycle:NodeLifecycleController",
     "garbagecollector": "controller_manager.garbage_collector:GarbageCollector",
     "namespace": "controller_manager.namespace:NamespaceController",
