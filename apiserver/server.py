@@ -18,7 +18,9 @@ from aiohttp import web
 from apimachinery import errors
 from apimachinery.kinds import KindRegistry, default_registry
 from apiserver.admission import AdmissionChain
+from apiserver.admission.default_toleration_seconds import DefaultTolerationSeconds
 from apiserver.admission.namespace_lifecycle import NamespaceLifecycle
+from apiserver.admission.priority import Priority
 from apiserver.compaction import Compactor
 from apiserver.grpc_service import ResourcesServicer
 from apiserver.http_api import add_api_routes
@@ -65,7 +67,9 @@ class APIServer:
         await self._connect_etcd()
         await self._start_caches()
         self.registry = Registry(self.storage, self.kinds, Validation(),
-                                 AdmissionChain([NamespaceLifecycle(self._namespace)]), self.caches)
+                                 AdmissionChain([NamespaceLifecycle(self._namespace),
+                                                 Priority(self.caches, self.storage),
+                                                 DefaultTolerationSeconds()]), self.caches)
         await self._ensure_system_namespaces()
         await self._serve_grpc()
         await self._serve_http()

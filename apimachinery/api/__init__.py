@@ -4,6 +4,6 @@ from apimachinery.kinds import ResourceType
 
 
 def builtin_types() -> list[ResourceType]:
-    from apimachinery.api import apps, batch, coordination, core
+    from apimachinery.api import apps, batch, coordination, core, discovery, scheduling
 
-    return [*core.TYPES, *apps.TYPES, *batch.TYPES, *coordination.TYPES]
+    return [*core.TYPES, *apps.TYPES, *batch.TYPES, *coordination.TYPES, *scheduling.TYPES, *discovery.TYPES]

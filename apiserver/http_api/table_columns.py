@@ -314,6 +314,40 @@ def _join_host_port(host: str, port: Any) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _list_with_more(items: list[str], count: int, limit: int = 3) -> str:
+    """listWithMoreString: the first `limit` items, then " + N more...", "<unset>" when empty."""
+    if count > limit:
+        return f"{','.join(items[:limit])} + {count - limit} more..."
+    return ",".join(items) or "<unset>"
+
+
+def format_discovery_ports(slice_: Obj) -> str:
+    """formatDiscoveryPorts: port numbers (a nil port shows its name, or "*")."""
+    ports = slice_.get("ports") or []
+    shown = [str(p["port"]) if p.get("port") is not None else (p.get("name") if p.get("name") is not None else "*")
+             for p in ports]
+    return _list_with_more(shown, len(ports))
+
+
+def format_discovery_endpoints(slice_: Obj) -> str:
+    """formatDiscoveryEndpoints: the addresses of every endpoint, up to three."""
+    addresses = [str(a) for e in slice_.get("endpoints") or [] for a in e.get("addresses") or []]
+    return _list_with_more(addresses, len(addresses))
+
+
+ENDPOINT_SLICE_DOCS = {
+    "addressType": "addressType specifies the type of address carried by this EndpointSlice. All addresses in this "
+    "slice must be the same type. This field is immutable after creation. The following address types are "
+    "currently supported:\n* IPv4: Represents an IPv4 Address.\n* IPv6: Represents an IPv6 Address.\n* FQDN: "
+    "Represents a Fully Qualified Domain Name.",
+    "ports": "ports specifies the list of network ports exposed by each endpoint in this slice. Each port must have "
+    "a unique name. When ports is empty, it indicates that there are no defined ports. When a port is defined with "
+    "a nil port value, it indicates \"all ports\". Each slice may include a maximum of 100 ports.",
+    "endpoints": "endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 "
+    "endpoints.",
+}
+
+
 def _event_cells(ev: Obj, now: datetime) -> list[Any]:
     first = age(ev.get("firstTimestamp"), now) if ev.get("firstTimestamp") else age(ev.get("eventTime"), now)
     last = age(ev.get("lastTimestamp"), now) if ev.get("lastTimestamp") else first
@@ -361,6 +395,12 @@ CORE_TABLES: dict[str, KindTable] = {
     "Endpoints": KindTable(
         [name_col(), col("Endpoints", "The set of all endpoints is the union of all subsets."), age_col()],
         lambda o, now: [meta_name(o), format_endpoints(o), obj_age(o, now)]),
+    # discovery.k8s.io/v1 (printEndpointSlice), kept here with Endpoints, its predecessor.
+    "EndpointSlice": KindTable(
+        [name_col(), col("AddressType", ENDPOINT_SLICE_DOCS["addressType"]),
+         col("Ports", ENDPOINT_SLICE_DOCS["ports"]), col("Endpoints", ENDPOINT_SLICE_DOCS["endpoints"]), age_col()],
+        lambda o, now: [meta_name(o), o.get("addressType", ""), format_discovery_ports(o),
+                        format_discovery_endpoints(o), obj_age(o, now)]),
     "ConfigMap": KindTable(
         [name_col(), col("Data", "Data contains the configuration data."), age_col()],
         lambda o, now: [meta_name(o), len(o.get("data") or {}) + len(o.get("binaryData") or {}), obj_age(o, now)]),

@@ -80,6 +80,11 @@ async def test_a_cron_job_creates_its_job_when_the_clock_reaches_the_scheduled_m
         assert [j["metadata"]["name"] for j in found] == [f"tick-{next_minute // 60}"]
         assert found[0]["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"] \
             .startswith(time.strftime("%Y-%m-%dT%H:%M", time.gmtime(next_minute)))
-        status = (await client.get("cronjobs.batch", "tick", "default"))["status"]
+
+        async def scheduled_status() -> Object | None:  # the status write follows the Job's creation
+            status = (await client.get("cronjobs.batch", "tick", "default")).get("status") or {}
+            return status if status.get("lastScheduleTime") else None
+
+        status = await eventually(scheduled_status, timeout=5)
         assert parse_time(status["lastScheduleTime"]) == next_minute
         assert [r["name"] for r in status["active"]] == [f"tick-{next_minute // 60}"]
