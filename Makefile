@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint unit integration chaos proto proto-check bench clean deps images
+.PHONY: install test lint unit integration chaos proto proto-check bench bench-apiserver bench-kubelet clean deps images
 
 deps:  ## Debian packages the project needs (etcd, docker, busybox-static) and a running dockerd; root or sudo
 	@missing=""; \
@@ -46,8 +46,13 @@ test: deps $(STAMP) lint  ## the whole suite: lint, unit, integration (real etcd
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q tests/unit
 
-bench: $(STAMP)
+bench: bench-apiserver bench-kubelet  ## every benchmark; results in docs/benchmarks.md
+
+bench-apiserver: $(STAMP)
 	$(PY) -m bench.apiserver
+
+bench-kubelet: deps $(STAMP) images
+	$(PY) -m bench.kubelet
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
