@@ -47,6 +47,8 @@ class ServerConfig:
     bookmark_interval: float = 5.0
     history_replay_limit: int = 100_000  # revisions of etcd history a restarted cache may replay
     watch_batch_interval: float = 0.01
+    default_not_ready_toleration_seconds: int = 300
+    default_unreachable_toleration_seconds: int = 300
 
 
 class APIServer:
@@ -69,7 +71,10 @@ class APIServer:
         self.registry = Registry(self.storage, self.kinds, Validation(),
                                  AdmissionChain([NamespaceLifecycle(self._namespace),
                                                  Priority(self.caches, self.storage),
-                                                 DefaultTolerationSeconds()]), self.caches)
+                                                 DefaultTolerationSeconds(
+                                                     self.config.default_not_ready_toleration_seconds,
+                                                     self.config.default_unreachable_toleration_seconds)]),
+                                 self.caches)
         await self._ensure_system_namespaces()
         await self._serve_grpc()
         await self._serve_http()

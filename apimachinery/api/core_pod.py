@@ -48,7 +48,6 @@ RESTART_POLICIES = ("Always", "OnFailure", "Never")
 DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
 CONTAINER_KINDS = ("initContainers", "containers", "ephemeralContainers")
 SYSTEM_PRIORITIES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
-NOT_READY_TOLERATIONS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
 UPDATABLE_FIELDS = ("`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
                     "`spec.tolerations` (only additions to existing tolerations),"
                     "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)")
@@ -108,19 +107,8 @@ def _admission_defaults(spec: Object) -> None:
         spec["preemptionPolicy"] = "PreemptLowerPriority"
     if not spec.get("serviceAccountName") and not text(spec.get("serviceAccount")):
         spec["serviceAccountName"] = "default"
-    tolerations = spec.get("tolerations")
-    if tolerations is None:
-        tolerations = spec["tolerations"] = []
-    if not isinstance(tolerations, list):
-        return
-    for key in NOT_READY_TOLERATIONS:
-        if not any(isinstance(t, dict) and _tolerates_no_execute(t, key) for t in tolerations):
-            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
-                                "tolerationSeconds": 300})
-
-
-def _tolerates_no_execute(toleration: Object, key: str) -> bool:
-    return toleration.get("key") in (key, None, "") and toleration.get("effect") in (None, "", "NoExecute")
+    # The not-ready/unreachable tolerations (300 s) are added by the apiserver's DefaultTolerationSeconds
+    # admission, as in Kubernetes, so its flags can change them.
 
 
 # -- validation of a pod spec ---------------------------------------------------------------

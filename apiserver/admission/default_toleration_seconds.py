@@ -7,8 +7,8 @@ and likewise for `node.kubernetes.io/unreachable`. A toleration covers the taint
 key or empty (tolerate-everything) and its effect is NoExecute or empty. So when a node stops answering,
 the taint-eviction controller deletes its pods five minutes later instead of at once.
 
-(kubeling's pod defaulting adds the same tolerations, as Kubernetes' defaults and this plugin together
-would; the plugin keeps the admission chain faithful and is idempotent with it.)
+The two durations are the apiserver flags ``--default-not-ready-toleration-seconds`` and
+``--default-unreachable-toleration-seconds`` (300 by default); chaos labs shorten them.
 """
 
 from __future__ import annotations
@@ -30,18 +30,21 @@ def tolerates_no_execute(toleration: Any, key: str) -> bool:
             and toleration.get("effect") in ("NoExecute", None, ""))
 
 
-def compute_default_tolerations(tolerations: list[Any], seconds: int = DEFAULT_TOLERATION_SECONDS) -> list[Object]:
-    """The tolerations to append so the pod tolerates not-ready and unreachable nodes for ``seconds``."""
+def compute_default_tolerations(tolerations: list[Any], not_ready_seconds: int = DEFAULT_TOLERATION_SECONDS,
+                                unreachable_seconds: int = DEFAULT_TOLERATION_SECONDS) -> list[Object]:
+    """The tolerations to append so the pod tolerates not-ready and unreachable nodes for a while."""
+    wanted = ((NOT_READY_TAINT, not_ready_seconds), (UNREACHABLE_TAINT, unreachable_seconds))
     return [{"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": seconds}
-            for key in (NOT_READY_TAINT, UNREACHABLE_TAINT)
-            if not any(tolerates_no_execute(t, key) for t in tolerations)]
+            for key, seconds in wanted if not any(tolerates_no_execute(t, key) for t in tolerations)]
 
 
 class DefaultTolerationSeconds:
     name = "DefaultTolerationSeconds"
 
-    def __init__(self, seconds: int = DEFAULT_TOLERATION_SECONDS) -> None:
-        self.seconds = seconds
+    def __init__(self, not_ready_seconds: int = DEFAULT_TOLERATION_SECONDS,
+                 unreachable_seconds: int = DEFAULT_TOLERATION_SECONDS) -> None:
+        self.not_ready_seconds = not_ready_seconds
+        self.unreachable_seconds = unreachable_seconds
 
     async def admit(self, request: AdmissionRequest) -> None:
         rt = request.rt
@@ -55,6 +58,6 @@ class DefaultTolerationSeconds:
             tolerations = []
         if not isinstance(tolerations, list):
             return  # validation reports the bad type
-        added = compute_default_tolerations(tolerations, self.seconds)
+        added = compute_default_tolerations(tolerations, self.not_ready_seconds, self.unreachable_seconds)
         if added:
             spec["tolerations"] = [*tolerations, *added]

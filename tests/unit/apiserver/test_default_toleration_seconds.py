@@ -6,7 +6,7 @@ from typing import Any
 
 from apimachinery.kinds import default_registry
 from apiserver.admission import CREATE, DELETE, AdmissionRequest
-from apiserver.admission.default_toleration_seconds import DefaultTolerationSeconds
+from apiserver.admission.default_toleration_seconds import DefaultTolerationSeconds, compute_default_tolerations
 
 KINDS = default_registry()
 
@@ -62,3 +62,9 @@ async def test_other_kinds_deletes_and_subresources_are_left_alone() -> None:
     await DefaultTolerationSeconds().admit(request(status_write, subresource="status"))
     assert "tolerations" not in status_write["spec"]
     await DefaultTolerationSeconds().admit(AdmissionRequest(DELETE, KINDS.for_object(pod()), "default", "p", None))
+
+
+def test_the_toleration_seconds_come_from_the_apiserver_flags():
+    added = compute_default_tolerations([], not_ready_seconds=5, unreachable_seconds=7)
+    assert [(t["key"], t["tolerationSeconds"]) for t in added] == [
+        ("node.kubernetes.io/not-ready", 5), ("node.kubernetes.io/unreachable", 7)]
