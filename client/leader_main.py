@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,8 +26,9 @@ class LeadershipLost(Exception):
 
 
 def default_identity() -> str:
-    """``<hostname>_<random>``, as Kubernetes' components name themselves."""
-    return f"{socket.gethostname()}_{uuid.uuid4()}"
+    """``<hostname>_<random>``, as Kubernetes' components name themselves; ``$KUBELING_IDENTITY`` overrides it
+    (``kubeling up`` names each replica, so ``kubeling status`` can show which one leads)."""
+    return os.environ.get("KUBELING_IDENTITY") or f"{socket.gethostname()}_{uuid.uuid4()}"
 
 
 async def run_leader_elected(client: Client, lead: Callable[[], Awaitable[None]], *, lock_name: str,
