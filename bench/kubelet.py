@@ -104,7 +104,7 @@ async def pod_startup_latencies(client: Client, node: str, count: int) -> list[f
             if obj["metadata"]["name"] == name and obj.get("status", {}).get("phase") == "Running":
                 latencies.append(time.perf_counter() - sent)
                 break
-    await events.aclose()
+    await events.aclose()  # type: ignore[attr-defined]
     for i in range(count):
         await client.delete("pods", f"startup-{i}", "default")
     return latencies

@@ -77,11 +77,11 @@ class EtcdServer:
                 self.process.wait()
 
 
-def spawn(command: list[str], log_path: Path) -> subprocess.Popen:
+def spawn(command: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """A kubeling process from the checkout, its output appended to ``log_path``."""
     with open(log_path, "ab") as log:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
 
 
 def kill_9(process: subprocess.Popen | None) -> None:
