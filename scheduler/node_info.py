@@ -7,6 +7,7 @@ Pods the scheduler has just decided on ("assumed") count here before the apiserv
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from scheduler.pod_info import PodInfo
@@ -30,6 +31,7 @@ class NodeInfo:
         self.used_ports: list[tuple[str, str, int]] = []
         self.pods_with_affinity: dict[str, PodInfo] = {}
         self.pods_with_required_anti_affinity: dict[str, PodInfo] = {}
+        self.groups: dict[Hashable, list[Any]] = {}  # PodInfo.group -> [a representative PodInfo, count]
         self.generation = 0
         if node is not None:
             self.set_node(node)
@@ -50,6 +52,7 @@ class NodeInfo:
             self.remove_pod(pod.key)
         self.pods[pod.key] = pod
         self._account(pod, +1)
+        self._group(pod, +1)
         self.used_ports.extend(pod.host_ports)
         if pod.has_affinity:
             self.pods_with_affinity[pod.key] = pod
@@ -62,6 +65,7 @@ class NodeInfo:
         if pod is None:
             return None
         self._account(pod, -1)
+        self._group(pod, -1)
         for port in pod.host_ports:
             self.used_ports.remove(port)
         self.pods_with_affinity.pop(key, None)
@@ -75,6 +79,16 @@ class NodeInfo:
         for name, value in pod.non_zero.items():
             self.non_zero_requested[name] = self.non_zero_requested.get(name, 0) + sign * value
 
+    def _group(self, pod: PodInfo, sign: int) -> None:
+        entry = self.groups.setdefault(pod.group, [pod, 0])
+        entry[1] += sign
+        if entry[1] <= 0:
+            del self.groups[pod.group]
+
+    def pod_groups(self) -> list[tuple[PodInfo, int]]:
+        """(a representative pod, how many pods alike) for each group of alike pods on this node."""
+        return [(entry[0], entry[1]) for entry in self.groups.values()]
+
     def clone(self) -> NodeInfo:
         """A copy whose pods can be removed and re-added freely (preemption's what-if)."""
         copy = NodeInfo(name=self.name)
@@ -87,6 +101,7 @@ class NodeInfo:
         copy.used_ports = list(self.used_ports)
         copy.pods_with_affinity = dict(self.pods_with_affinity)
         copy.pods_with_required_anti_affinity = dict(self.pods_with_required_anti_affinity)
+        copy.groups = {key: list(entry) for key, entry in self.groups.items()}
         copy.generation = self.generation
         return copy
 

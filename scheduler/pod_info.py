@@ -7,9 +7,11 @@ reads fields instead of re-parsing quantities and label selectors.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from apimachinery.labels import Selector, selector_from_label_selector
 from scheduler.resources import Resources, host_ports, pod_requests
@@ -68,6 +70,9 @@ class PodInfo:
     required_anti_affinity: list[AffinityTerm] = field(default_factory=list)
     preferred_affinity: list[AffinityTerm] = field(default_factory=list)
     preferred_anti_affinity: list[AffinityTerm] = field(default_factory=list)
+    # Pods alike in everything the affinity and spread plugins look at (namespace, labels, terminating, their own
+    # affinity terms) share a group; NodeInfo counts pods per group so those plugins match once per group.
+    group: Hashable = ()
 
     @classmethod
     def of(cls, pod: Object) -> PodInfo:
@@ -76,10 +81,13 @@ class PodInfo:
         affinity = spec.get("affinity") or {}
         required_affinity, preferred_affinity = _terms(affinity.get("podAffinity") or {}, namespace)
         required_anti, preferred_anti = _terms(affinity.get("podAntiAffinity") or {}, namespace)
-        return cls(pod, namespace, meta.get("name", ""), meta.get("uid", ""), meta.get("labels") or {},
+        labels = meta.get("labels") or {}
+        group = (namespace, frozenset(labels.items()), bool(meta.get("deletionTimestamp")),
+                 orjson.dumps(affinity, option=orjson.OPT_SORT_KEYS) if affinity else b"")
+        return cls(pod, namespace, meta.get("name", ""), meta.get("uid", ""), labels,
                    int(spec.get("priority") or 0), spec.get("nodeName") or "", pod_requests(spec),
                    pod_requests(spec, non_zero=True), host_ports(spec), required_affinity, required_anti,
-                   preferred_affinity, preferred_anti)
+                   preferred_affinity, preferred_anti, group)
 
     @property
     def key(self) -> str:

@@ -47,11 +47,11 @@ class _Counts:
     anti_affinity: Counter[Pair] = field(default_factory=Counter)
 
 
-def _count(counts: Counter[Pair], terms: list[AffinityTerm], node: NodeInfo) -> None:
+def _count(counts: Counter[Pair], terms: list[AffinityTerm], node: NodeInfo, pods: int = 1) -> None:
     for term in terms:
         value = node.labels.get(term.topology_key)
         if value is not None:
-            counts[(term.topology_key, value)] += 1
+            counts[(term.topology_key, value)] += pods
 
 
 def _in_domain(counts: Counter[Pair], key: str, node: NodeInfo) -> bool:
@@ -73,11 +73,11 @@ class InterPodAffinity(Plugin):
                        [t for t in existing.required_anti_affinity if t.matches(pod)], node)
         if pod.required_affinity or pod.required_anti_affinity:
             for node in nodes:
-                for existing in node.pods.values():
+                for existing, alike in node.pod_groups():  # alike pods match alike: one check per group
                     if pod.required_affinity and all(t.matches(existing) for t in pod.required_affinity):
-                        _count(counts.affinity, pod.required_affinity, node)
+                        _count(counts.affinity, pod.required_affinity, node, alike)
                     _count(counts.anti_affinity, [t for t in pod.required_anti_affinity if t.matches(existing)],
-                           node)
+                           node, alike)
         elif not counts.existing_anti_affinity:
             return SKIP
         state[STATE] = counts
@@ -133,11 +133,13 @@ class InterPodAffinity(Plugin):
         if not has_preferred and not self.handle.pods_with_affinity:
             return SKIP
         for node in self.handle.node_infos():
-            for existing in (node.pods if has_preferred else node.pods_with_affinity).values():
+            for existing, alike in node.pod_groups():  # alike pods score alike: one check per group
+                if not has_preferred and not existing.has_affinity:
+                    continue
                 for term, sign in self._weighted_terms(pod, existing):
                     value = node.labels.get(term.topology_key)
                     if value is not None:
-                        scores[term.topology_key][value] += sign * (term.weight or HARD_POD_AFFINITY_WEIGHT)
+                        scores[term.topology_key][value] += alike * sign * (term.weight or HARD_POD_AFFINITY_WEIGHT)
         if not any(any(values.values()) for values in scores.values()):
             return SKIP
         state[SCORES] = scores

@@ -85,8 +85,8 @@ def _count(pod: PodInfo, constraints: list[Constraint], nodes: list[NodeInfo]) -
         if not _eligible(pod, node, constraints, raw, affinity):
             continue
         for constraint, counter in zip(constraints, counts, strict=True):
-            matching = sum(1 for p in node.pods.values() if p.namespace == pod.namespace and not p.terminating
-                           and constraint.selector.matches(p.labels))
+            matching = sum(count for p, count in node.pod_groups() if p.namespace == pod.namespace
+                           and not p.terminating and constraint.selector.matches(p.labels))
             counter[node.labels[constraint.topology_key]] += matching
     weights = [math.log(len(counter) + 2) for counter in counts]
     return _Counts(constraints, counts, weights)
