@@ -3,13 +3,16 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint unit integration chaos proto proto-check bench bench-apiserver bench-kubelet clean deps images
+.PHONY: install test lint unit integration chaos proto proto-check bench bench-apiserver bench-kubelet clean deps images up down
 
 deps:  ## Debian packages the project needs (etcd, docker, busybox-static) and a running dockerd; root or sudo
 	@missing=""; \
 	command -v etcd >/dev/null || missing="$$missing etcd-server"; \
 	command -v dockerd >/dev/null || missing="$$missing docker.io"; \
 	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
+	[ -x /usr/sbin/debootstrap ] || missing="$$missing debootstrap"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v conntrack >/dev/null || missing="$$missing conntrack"; \
 	if [ -n "$$missing" ]; then \
 	  echo "== installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -20,6 +23,14 @@ deps:  ## Debian packages the project needs (etcd, docker, busybox-static) and a
 	  nohup dockerd >>$$log 2>&1 & \
 	  for i in $$(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done; \
 	  docker info >/dev/null 2>&1 || { echo "dockerd did not come up in 30 s, see $$log"; tail -n 20 $$log; exit 1; }; }
+
+up: deps images  ## a lab cluster on this machine (etcd, control plane, nodes as processes); ARGS="--nodes 3 --ha ..."
+	@command -v kubectl >/dev/null || { echo "== installing: kubernetes-client (kubectl)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null; }
+	$(VENV)/bin/kubeling up $(ARGS)
+
+down: $(STAMP)  ## stop the lab cluster and remove its containers; ARGS="--purge" also deletes its state
+	$(VENV)/bin/kubeling down $(ARGS)
 
 images: $(STAMP)  ## build kubeling's offline images (busybox based, no registry) into the local Docker
 	$(PY) -m kubeling images build

@@ -26,6 +26,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="tolerationSeconds of the not-ready:NoExecute toleration every pod gets")
     parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the unreachable:NoExecute toleration every pod gets")
+    parser.add_argument("--service-cluster-ip-range", default="10.96.0.0/16",
+                        help="CIDR of Service cluster IPs (the first one is the kubernetes Service's)")
+    parser.add_argument("--service-node-port-range", default="30000-32767",
+                        help="ports from which NodePort and LoadBalancer Services get node ports")
+    parser.add_argument("--advertise-address", default="",
+                        help="the address in the kubernetes Service's endpoints (default: --bind-address; the lab "
+                             "passes the kubeling network's gateway 10.244.0.1 so pods can reach it)")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -38,7 +45,10 @@ async def run(args: argparse.Namespace) -> None:
                           bookmark_interval=args.bookmark_interval,
                           watch_batch_interval=args.watch_batch_interval,
                           default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
-                          default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds)
+                          default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
+                          service_cluster_ip_range=args.service_cluster_ip_range,
+                          service_node_port_range=args.service_node_port_range,
+                          advertise_address=args.advertise_address)
     server = APIServer(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

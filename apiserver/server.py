@@ -26,6 +26,7 @@ from apiserver.grpc_service import ResourcesServicer
 from apiserver.http_api import add_api_routes
 from apiserver.registry.store import Registry
 from apiserver.registry.validation import Validation
+from apiserver.service_networking import ServiceNetworking
 from apiserver.storage import EtcdStorage
 from apiserver.watch_cache import WatchCache
 from client.health_server import add_health_routes
@@ -49,6 +50,11 @@ class ServerConfig:
     watch_batch_interval: float = 0.01
     default_not_ready_toleration_seconds: int = 300
     default_unreachable_toleration_seconds: int = 300
+    service_cluster_ip_range: str = "10.96.0.0/16"
+    service_node_port_range: str = "30000-32767"
+    advertise_address: str = ""  # the kubernetes Service's endpoint; "" = bind_address
+    repair_interval: float = 180.0  # the cluster IP / node port repair loops (Kubernetes: 3 minutes)
+    endpoint_reconcile_interval: float = 10.0  # the kubernetes Service reconciler (Kubernetes: 10 s)
 
 
 class APIServer:
@@ -56,6 +62,7 @@ class APIServer:
         self.config = config
         self.kinds = kinds or default_registry()
         self.storage = EtcdStorage(config.etcd_endpoint)
+        self.services = ServiceNetworking(self.storage, config)
         self.caches: dict[str, WatchCache] = {}
         self.registry: Registry | None = None
         self._grpc: grpc.aio.Server | None = None
@@ -74,12 +81,15 @@ class APIServer:
                                                  DefaultTolerationSeconds(
                                                      self.config.default_not_ready_toleration_seconds,
                                                      self.config.default_unreachable_toleration_seconds)]),
-                                 self.caches)
+                                 self.caches, {"services": self.services.allocator})
         await self._ensure_system_namespaces()
+        await self.services.repair()
         await self._serve_grpc()
         await self._serve_http()
+        await self.services.start_kubernetes_service(self.registry, self.kinds, self.http_port)
         compactor = Compactor(self.storage, self.config.compaction_interval)
         self._tasks.append(asyncio.create_task(compactor.run(), name="compactor"))
+        self._tasks.extend(self.services.background_tasks())
         self.ready = True
         log.info("apiserver ready: gRPC on %s:%d, HTTP on %s:%d", self.config.bind_address, self.grpc_port,
                  self.config.bind_address, self.http_port)

@@ -42,6 +42,8 @@ TIMING_FLAGS: list[tuple[str, Any, Any]] = [
     ("--job-backoff-initial", duration, 10.0),
     ("--job-backoff-max", duration, 360.0),
     ("--max-endpoints-per-slice", int, 100),
+    ("--cluster-cidr", str, "10.244.0.0/16"),  # nodeipam: the pod network, cut into one CIDR per node
+    ("--node-cidr-mask-size", int, 24),
 ]
 
 

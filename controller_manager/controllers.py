@@ -25,6 +25,8 @@ CONTROLLERS: dict[str, str] = {
     "endpointslice": "controller_manager.endpointslice:EndpointSliceController",
     "serviceaccount": "controller_manager.serviceaccount:ServiceAccountController",
     "podgc": "controller_manager.podgc:PodGCController",
+    "nodeipam": "controller_manager.nodeipam:NodeIpamController",
+    "service-lb": "controller_manager.service_lb:ServiceLBController",
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import signal
@@ -28,6 +29,15 @@ from kubelet.probes import AnnotationProbeRunner, NetworkProbeRunner, ProbeRunne
 from kubelet.runtime.interface import Runtime
 
 log = logging.getLogger("kubelet")
+
+
+def ip_list(text: str) -> tuple[str, ...]:
+    """'10.96.0.10,fd00::10' -> ('10.96.0.10', 'fd00::10'); anything but IP addresses is an error."""
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    try:
+        return tuple(str(ipaddress.ip_address(item)) for item in items)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--manifest-dir", type=Path, default=None, help="run the Pods in these files as static pods")
     p.add_argument("--network", default="kubeling", help="the Docker network pods join")
     p.add_argument("--pod-infra-container-image", default="kubeling/pause:3")
+    p.add_argument("--cluster-dns", type=ip_list, default=(), help="comma list of DNS server IPs for ClusterFirst "
+                   "pods (e.g. 10.96.0.10); empty: pods fall back to the node's resolver (dnsPolicy Default)")
+    p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain (pods' search list)")
     p.add_argument("--fake-start-delay", type=duration, default=0.0, help="fake runtime: container start time")
     p.add_argument("--hollow-nodes", type=int, default=1, help="fake runtime: kubelets in this process")
     p.add_argument("--node-name-prefix", default="hollow-", help="with --hollow-nodes: names <prefix>1..N")
@@ -78,7 +91,8 @@ def make_config(args: argparse.Namespace, node_name: str, node_ip: str) -> Kubel
         node=node, root_dir=root / node_name, api_host=node_ip, api_port=args.port,
         sync_frequency=args.sync_frequency, lease_duration=args.node_lease_duration_seconds,
         lease_renew_interval=args.node_lease_renew_interval,
-        node_status_update_frequency=args.node_status_update_frequency, manifest_dir=args.manifest_dir)
+        node_status_update_frequency=args.node_status_update_frequency, manifest_dir=args.manifest_dir,
+        cluster_dns=args.cluster_dns, cluster_domain=args.cluster_domain)
 
 
 async def make_runtime(args: argparse.Namespace) -> tuple[Runtime, ProbeRunner, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from apimachinery.quantity import parse_quantity
 from kubelet.container_env import expand_command
+from kubelet.dns_config import DNSSettings
 from kubelet.pod_actions import container_spec_hash
 from kubelet.runtime.interface import ContainerConfig, Mount, SandboxConfig
 
@@ -36,10 +37,13 @@ def grace_period_seconds(pod: Mapping[str, Any]) -> int:
     return DEFAULT_GRACE_SECONDS if value is None else int(value)
 
 
-def compute_sandbox_config(pod: Mapping[str, Any], node_name: str, ip: str | None = None) -> SandboxConfig:
+def compute_sandbox_config(pod: Mapping[str, Any], node_name: str, ip: str | None = None,
+                           dns: DNSSettings | None = None) -> SandboxConfig:
+    """The sandbox of ``pod``. ``dns`` is (nameservers, searches, options), from
+    :func:`kubelet.dns_config.compute_pod_dns` per the pod's dnsPolicy; without it, only ``spec.dnsConfig``."""
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
-    dns = spec.get("dnsConfig") or {}
+    servers, searches, options = dns if dns is not None else _dns_config_only(spec)
     ports = tuple(
         (int(port["hostPort"]), int(port["containerPort"]), str(port.get("protocol", "TCP")).lower())
         for container in spec.get("containers") or []
@@ -54,13 +58,20 @@ def compute_sandbox_config(pod: Mapping[str, Any], node_name: str, ip: str | Non
         hostname=pod_hostname(pod),
         host_network=bool(spec.get("hostNetwork")),
         ip=ip,
-        dns_servers=tuple(dns.get("nameservers") or ()),
-        dns_searches=tuple(dns.get("searches") or ()),
-        dns_options=tuple(
-            f"{o['name']}:{o['value']}" if o.get("value") else str(o["name"]) for o in dns.get("options") or ()
-        ),
+        dns_servers=servers,
+        dns_searches=searches,
+        dns_options=options,
         port_mappings=ports,
         annotations=dict(meta.get("annotations") or {}),
+    )
+
+
+def _dns_config_only(spec: Mapping[str, Any]) -> DNSSettings:
+    dns = spec.get("dnsConfig") or {}
+    return (
+        tuple(dns.get("nameservers") or ()),
+        tuple(dns.get("searches") or ()),
+        tuple(f"{o['name']}:{o['value']}" if o.get("value") else str(o["name"]) for o in dns.get("options") or ()),
     )
 
 

@@ -25,12 +25,14 @@ from client.client import Client
 from client.events import EventRecorder
 from client.informer import Handler, Informer
 from kubelet.api import KubeletAPI, StatsTarget
+from kubelet.dns_config import PodDNSConfigurer
 from kubelet.images import ImageManager
 from kubelet.kubelet_deps import KubeletDeps
 from kubelet.node_lease import NodeAgent
 from kubelet.node_status import NodeConfig, NodeObservation
 from kubelet.object_cache import ObjectCache
 from kubelet.pleg import PLEG
+from kubelet.pod_ipam import PodIPAM
 from kubelet.pod_sync import PodSyncer
 from kubelet.pod_workers import PodWorkers
 from kubelet.prober_manager import ProberManager
@@ -61,6 +63,8 @@ class KubeletConfig:
     lease_renew_interval: float = 10.0
     node_status_update_frequency: float = 10.0
     image_pull_backoff: float = 10.0
+    cluster_dns: tuple[str, ...] = ()  # --cluster-dns: the nameserver(s) of ClusterFirst pods (kube-dns ClusterIP)
+    cluster_domain: str = "cluster.local"  # --cluster-domain
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -78,9 +82,11 @@ class Kubelet:
             node_name=self.node_name, host_ip=config.node.address or "127.0.0.1", runtime=runtime,
             objects=ObjectCache(client, ttl=config.object_ttl), volumes=VolumeManager(config.root_dir),
             images=ImageManager(runtime, backoff_initial=config.image_pull_backoff), prober=self.prober,
-            status=self.status, record=self.recorder.event)
+            status=self.status, record=self.recorder.event,
+            dns=PodDNSConfigurer.from_host(config.cluster_dns, config.cluster_domain))
         self.deps = deps
-        self.workers = PodWorkers(PodSyncer(deps), self.status)
+        self.pod_ips = PodIPAM(self.node_name, runtime, self._get_node)
+        self.workers = PodWorkers(PodSyncer(deps, self.pod_ips), self.status)
         self.pleg = PLEG(runtime, self.node_name, self._wake, period=config.pleg_period)
         self.pods = Informer(client, "pods", field_selector=f"spec.nodeName={self.node_name}")
         self.pods.add_handler(Handler(on_add=self._on_pod, on_update=self._on_pod_update,
@@ -115,6 +121,9 @@ class Kubelet:
         meta = static_pod["metadata"]
         mirror = self.pods.store.get_by_name(meta["namespace"], meta["name"])
         return mirror if mirror is not None and is_mirror_pod(mirror) else None
+
+    async def _get_node(self) -> Object | None:
+        return await self.client.get("nodes", self.node_name)
 
     def _wake(self, uid: str) -> None:
         self.workers.wake(uid)

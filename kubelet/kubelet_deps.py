@@ -7,9 +7,10 @@ likes. Nothing here does work of its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from kubelet.dns_config import PodDNSConfigurer
 from kubelet.images import ImageManager
 from kubelet.object_cache import ObjectCache
 from kubelet.prober_manager import ProberManager
@@ -34,3 +35,4 @@ class KubeletDeps:
     prober: ProberManager
     status: StatusManager
     record: Recorder
+    dns: PodDNSConfigurer = field(default_factory=PodDNSConfigurer)  # resolv.conf per dnsPolicy

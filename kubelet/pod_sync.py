@@ -19,6 +19,7 @@ runtime change (PLEG), probe result change, and when the returned ``requeue_afte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -39,6 +40,7 @@ from kubelet.pod_actions import (
     RuntimePodStatus,
     compute_pod_actions,
 )
+from kubelet.pod_ipam import PodIPAM
 from kubelet.pod_status import compute_pod_status
 from kubelet.runtime.interface import (
     STATE_EXITED,
@@ -96,10 +98,11 @@ def field_path(pod: Object, name: str) -> str:
 class PodSyncer:
     """Runs syncs and terminations of pods against the runtime; shared by every pod worker of a kubelet."""
 
-    def __init__(self, deps: KubeletDeps) -> None:
+    def __init__(self, deps: KubeletDeps, pod_ips: PodIPAM | None = None) -> None:
         self.deps = deps
         self.runtime = deps.runtime
         self.node_name = deps.node_name
+        self.pod_ips = pod_ips  # addresses from the node's podCIDR; None: the runtime picks
 
     # -- reading the runtime -------------------------------------------------------------------------------------
 
@@ -188,7 +191,12 @@ class PodSyncer:
 
     async def _create_sandbox(self, pod: Object) -> RuntimeSandbox | None:
         try:
-            return await self.runtime.run_sandbox(compute_sandbox_config(pod, self.node_name))
+            notes: list[tuple[str, str]] = []
+            dns = self.deps.dns.pod_dns(pod, notes)
+            for reason, message in notes:
+                self.deps.record(pod, "Warning", reason, message)
+            async with self.pod_ips.reserve(pod) if self.pod_ips else contextlib.nullcontext() as ip:
+                return await self.runtime.run_sandbox(compute_sandbox_config(pod, self.node_name, ip=ip, dns=dns))
         except RuntimeError_ as e:
             self.deps.record(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
             return None

@@ -5,7 +5,8 @@ This is Kubernetes' generic `registry.Store` in one place: a write decodes and c
 (422), and writes with one compare-and-swap transaction on the key's mod revision. Reads are
 served from etcd (consistent) or from the watch cache (resourceVersion "0" / "at least N").
 Kind-specific behaviour comes only from the `ResourceType` hooks and the pure rule modules next
-to this one (objects, deletion, patch, binding, listing).
+to this one (objects, deletion, patch, binding, listing), plus a kind's optional `RestHooks` around
+its writes (Services: cluster IP and node port allocation, in service_alloc.py).
 
 Every write is logged at debug level with its key and resulting revision.
 """
@@ -13,10 +14,13 @@ Every write is logged at debug level with its key and resulting revision.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -58,16 +62,33 @@ class ListResult:
     remaining: int | None = None
 
 
+class RestHooks(Protocol):
+    """What a kind's REST storage adds around the generic writes (see apiserver/registry/service_alloc.py)."""
+
+    def prepare_update(self, new: Object, old: Object) -> None: ...
+
+    def begin_create(self, obj: Object, dry_run: bool) -> AbstractAsyncContextManager[None]: ...
+
+    def begin_update(self, new: Object, old: Object, dry_run: bool) -> AbstractAsyncContextManager[None]: ...
+
+    async def after_delete(self, obj: Object) -> None: ...
+
+
 class Registry:
     """Create, get, list, update, patch, delete, watch and bind any registered kind."""
 
     def __init__(self, storage: EtcdStorage, kinds: KindRegistry, validation: Validation,
-                 admission: AdmissionChain, caches: dict[str, WatchCache]) -> None:
+                 admission: AdmissionChain, caches: dict[str, WatchCache],
+                 hooks: Mapping[str, RestHooks] | None = None) -> None:
         self.storage = storage
         self.kinds = kinds
         self.validation = validation
         self.admission = admission
         self.caches = caches  # by ResourceType.group_resource
+        self.hooks = dict(hooks or {})  # kind-specific REST hooks by group_resource (services: IP/port allocation)
+
+    def _hooks(self, rt: ResourceType, subresource: str = "") -> RestHooks | None:
+        return None if subresource else self.hooks.get(rt.group_resource)
 
     def cache(self, rt: ResourceType) -> WatchCache:
         return self.caches[rt.group_resource]
@@ -176,14 +197,16 @@ class Registry:
         rt.default(obj)
         await self.admission.admit(AdmissionRequest(CREATE, rt, namespace, name, obj))
         warnings = warnings + self.validation.validate(rt, obj, None)
-        value = objects.encode_for_storage(obj)
-        objects.check_size(len(value))
-        if options.dry_run:
-            return WriteResult(obj, warnings)
-        try:
-            revision = await self.storage.create(rt.key(namespace, name), value)
-        except RevisionMismatch:
-            raise errors.already_exists(rt.plural, name, rt.group) from None
+        hooks = self._hooks(rt)
+        async with hooks.begin_create(obj, options.dry_run) if hooks else contextlib.nullcontext():
+            value = objects.encode_for_storage(obj)
+            objects.check_size(len(value))
+            if options.dry_run:
+                return WriteResult(obj, warnings)
+            try:
+                revision = await self.storage.create(rt.key(namespace, name), value)
+            except RevisionMismatch:
+                raise errors.already_exists(rt.plural, name, rt.group) from None
         log.debug("create %s at revision %d", rt.key(namespace, name), revision)
         metadata["resourceVersion"] = str(revision)
         return WriteResult(obj, warnings)
@@ -230,21 +253,27 @@ class Registry:
             current = await self.get(rt, namespace, name)
             new = transform(current)
             rt.default(new)
+            hooks = self._hooks(rt, subresource)
+            if hooks:
+                hooks.prepare_update(new, current)
             await self.admission.admit(AdmissionRequest(UPDATE, rt, namespace, name, new, current, subresource))
             new_warnings = warnings + self.validation.validate(rt, new, current, subresource)
-            if objects.is_noop(new, current):
-                return WriteResult(current, new_warnings)
-            value = objects.encode_for_storage(new)
-            objects.check_size(len(value))
-            if options.dry_run:
-                return WriteResult(new, new_warnings)
             expected = int(current["metadata"]["resourceVersion"])
             try:
-                if objects.should_delete_after_update(new) and not _namespace_finalizers(rt, new):
-                    revision = await self.storage.delete(key, expected)
-                    new["metadata"]["resourceVersion"] = str(revision)
-                    return WriteResult(new, new_warnings, deleted=True)
-                revision = await self.storage.update(key, value, expected)
+                async with hooks.begin_update(new, current, options.dry_run) if hooks else contextlib.nullcontext():
+                    if objects.is_noop(new, current):
+                        return WriteResult(current, new_warnings)
+                    value = objects.encode_for_storage(new)
+                    objects.check_size(len(value))
+                    if options.dry_run:
+                        return WriteResult(new, new_warnings)
+                    if objects.should_delete_after_update(new) and not _namespace_finalizers(rt, new):
+                        revision = await self.storage.delete(key, expected)
+                        new["metadata"]["resourceVersion"] = str(revision)
+                        if hooks:
+                            await hooks.after_delete(new)
+                        return WriteResult(new, new_warnings, deleted=True)
+                    revision = await self.storage.update(key, value, expected)
             except RevisionMismatch as e:
                 if e.current is None:
                     raise errors.not_found(rt.plural, name, rt.group) from None
@@ -271,6 +300,8 @@ class Registry:
                     revision = await self.storage.delete(key, expected)
                     log.debug("delete %s at revision %d", key, revision)
                     current["metadata"]["resourceVersion"] = str(revision)
+                    if hooks := self._hooks(rt):
+                        await hooks.after_delete(current)
                     return WriteResult(current, deleted=True)
                 assert plan.marked is not None
                 if objects.is_noop(plan.marked, current):

@@ -1,0 +1,102 @@
+"""Pod addresses from the node's pod CIDR (what a CNI plugin's host-local IPAM does for a real kubelet).
+
+The node IPAM controller gives each Node a ``spec.podCIDR`` (e.g. 10.244.3.0/24); every pod sandbox on the node gets
+a free address from it, passed to the runtime as ``SandboxConfig.ip`` (the Docker runtime fixes the container's
+address on the kubeling network; the fake runtime just records it). So pods on different nodes have addresses from
+different ranges, as in a real cluster.
+
+* Usable addresses: the CIDR without its network address, its first host address (.1, a gateway by convention)
+  and its broadcast address.
+* In use: the addresses of every sandbox the runtime lists for this node (running or not), plus addresses handed
+  out whose sandbox is still being created. Nothing is kept on disk: a restarted kubelet reads the runtime's
+  sandboxes, so it never hands out a live address; a sandbox the kubelet removes disappears from the listing, which
+  is what releases its address.
+* Until the Node has a podCIDR (the controller-manager may not have run yet), ``reserve`` yields None and the
+  runtime picks an address itself, as before node IPAM; that is logged once.
+
+:func:`pick_address` is the pure rule; :class:`PodIPAM` adds the Node lookup and the runtime listing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+from kubelet.runtime.interface import Runtime
+
+log = logging.getLogger(__name__)
+Object = dict[str, Any]
+
+
+def usable_addresses(cidr: str) -> Iterable[str]:
+    """The addresses of ``cidr`` a pod may get: all hosts but the first (.1)."""
+    network = ipaddress.ip_network(cidr, strict=False)
+    gateway = network.network_address + 1
+    return (str(ip) for ip in network.hosts() if ip != gateway)
+
+
+def pick_address(cidr: str, in_use: set[str]) -> str | None:
+    """The lowest usable address of ``cidr`` not ``in_use``; None if the range is exhausted."""
+    return next((ip for ip in usable_addresses(cidr) if ip not in in_use), None)
+
+
+class PodIPAM:
+    """Hands out pod addresses from the node's podCIDR; ``get_node`` reads the Node object (None: not found)."""
+
+    def __init__(self, node_name: str, runtime: Runtime, get_node: Callable[[], Awaitable[Object | None]]) -> None:
+        self.node_name = node_name
+        self.runtime = runtime
+        self._get_node = get_node
+        self.cidr: str | None = None  # spec.podCIDR never changes once set, so it is read until seen
+        self._pending: set[str] = set()  # handed out, sandbox not created yet
+        self._lock = asyncio.Lock()
+        self._warned = False
+
+    async def pod_cidr(self) -> str | None:
+        if self.cidr is None:
+            try:
+                node = await self._get_node()
+            except Exception as e:  # the apiserver may be down; pods keep starting with Docker's addresses
+                log.debug("reading node %s for its podCIDR failed: %s", self.node_name, e)
+                node = None
+            spec = (node or {}).get("spec") or {}
+            self.cidr = spec.get("podCIDR") or next(iter(spec.get("podCIDRs") or []), None)
+            if self.cidr is not None:
+                log.info("node %s: pod addresses from %s", self.node_name, self.cidr)
+        return self.cidr
+
+    async def in_use(self) -> set[str]:
+        pods = await self.runtime.list_pods(self.node_name)
+        return {s.ip for pod in pods for s in pod.sandboxes if s.ip} | self._pending
+
+    @contextlib.asynccontextmanager
+    async def reserve(self, pod: Object) -> AsyncIterator[str | None]:
+        """An address for ``pod``'s new sandbox, held until the block (which creates the sandbox) ends."""
+        if (pod.get("spec") or {}).get("hostNetwork"):
+            yield None
+            return
+        ip = await self._take()
+        try:
+            yield ip
+        finally:
+            if ip is not None:
+                self._pending.discard(ip)
+
+    async def _take(self) -> str | None:
+        cidr = await self.pod_cidr()
+        if cidr is None:
+            if not self._warned:
+                log.info("node %s has no podCIDR yet: the runtime picks pod addresses", self.node_name)
+                self._warned = True
+            return None
+        async with self._lock:
+            ip = pick_address(cidr, await self.in_use())
+            if ip is None:
+                log.warning("node %s: no free address left in %s; the runtime picks one", self.node_name, cidr)
+                return None
+            self._pending.add(ip)
+            return ip
