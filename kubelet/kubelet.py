@@ -132,6 +132,9 @@ class Kubelet:
 
     async def start(self) -> None:
         """Serve the kubelet API, register the node, then start syncing pods. Returns once everything runs."""
+        subnet = getattr(self.runtime, "network_subnet", None)
+        if subnet is not None:
+            self.pod_ips.network = await subnet()
         port = await self.api.start(self.config.api_host, self.config.api_port)
         node_config = self.config.node
         self.node_agent = NodeAgent(

@@ -44,6 +44,16 @@ def pick_address(cidr: str, in_use: set[str]) -> str | None:
     return next((ip for ip in usable_addresses(cidr) if ip not in in_use), None)
 
 
+def cidr_fits(cidr: str, network: str | None) -> bool:
+    """Can addresses of ``cidr`` be given on a network whose subnet is ``network`` (None: no constraint)?"""
+    if network is None:
+        return True
+    try:
+        return ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network(network))  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return False
+
+
 class PodIPAM:
     """Hands out pod addresses from the node's podCIDR; ``get_node`` reads the Node object (None: not found)."""
 
@@ -52,12 +62,14 @@ class PodIPAM:
         self.runtime = runtime
         self._get_node = get_node
         self.cidr: str | None = None  # spec.podCIDR never changes once set, so it is read until seen
+        self.network: str | None = None  # the runtime's pod network subnet, when it has one (Docker: the network's)
+        self.disabled = False  # the podCIDR cannot be used on this network: the runtime picks addresses
         self._pending: set[str] = set()  # handed out, sandbox not created yet
         self._lock = asyncio.Lock()
         self._warned = False
 
     async def pod_cidr(self) -> str | None:
-        if self.cidr is None:
+        if self.cidr is None and not self.disabled:
             try:
                 node = await self._get_node()
             except Exception as e:  # the apiserver may be down; pods keep starting with Docker's addresses
@@ -65,7 +77,12 @@ class PodIPAM:
                 node = None
             spec = (node or {}).get("spec") or {}
             self.cidr = spec.get("podCIDR") or next(iter(spec.get("podCIDRs") or []), None)
-            if self.cidr is not None:
+            if self.cidr is not None and not cidr_fits(self.cidr, self.network):
+                log.warning("node %s: podCIDR %s is outside the pod network %s (is the controller-manager's "
+                            "--cluster-cidr that network's subnet?); the runtime picks pod addresses",
+                            self.node_name, self.cidr, self.network)
+                self.cidr, self._warned, self.disabled = None, True, True
+            elif self.cidr is not None:
                 log.info("node %s: pod addresses from %s", self.node_name, self.cidr)
         return self.cidr
 

@@ -35,6 +35,7 @@ from kubelet.runtime.docker_exec import DockerExecSession, HijackedExec, create_
 from kubelet.runtime.docker_network import (
     ensure_network_blocking,
     network_gateway_blocking,
+    network_subnet_blocking,
     remove_network_blocking,
 )
 from kubelet.runtime.image_ref import with_default_tag
@@ -119,6 +120,10 @@ class DockerRuntime:
         serialized by a host-wide file lock, and since Docker may still let two networks of one name exist (its
         duplicate check is best effort), every caller keeps the oldest one and removes its own duplicate."""
         return await self._run(ensure_network_blocking, self.api, self.network, self.subnet)
+
+    async def network_subnet(self) -> str | None:
+        """The pod network's subnet (pod addresses given by the kubelet must lie inside it)."""
+        return await self._run(network_subnet_blocking, self.api, self.network)
 
     async def network_gateway(self) -> str:
         return await self._run(network_gateway_blocking, self.api, self.network)

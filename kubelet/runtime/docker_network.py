@@ -91,3 +91,10 @@ def network_gateway_blocking(api: docker.APIClient, network: str) -> str:
         if config.get("Subnet"):  # Docker gives the subnet's first address to the bridge without recording it
             return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
     return ""
+
+
+def network_subnet_blocking(api: docker.APIClient, network: str) -> str | None:
+    for config in (api.inspect_network(network).get("IPAM") or {}).get("Config") or []:
+        if config.get("Subnet"):
+            return str(config["Subnet"])
+    return None

@@ -164,7 +164,8 @@ async def test_config_map_volume_shows_content_and_follows_updates(client, docke
     await create(client, docker_node, "configured", [sh("c", "sleep 3600", volumeMounts=[
         {"name": "cfg", "mountPath": "/cfg"}])], volumes=[{"name": "cfg", "configMap": {"name": "settings"}}])
     await wait_phase(client, "configured", "Running")
-    assert await _exec_ok(kubeconfig, "configured", "c", "cat", "/cfg/greeting") == "hello"
+    # exec right after Running can race the container's start: wait for the first answer
+    assert await eventually(lambda: _exec_ok(kubeconfig, "configured", "c", "cat", "/cfg/greeting")) == "hello"
     await client.patch("configmaps", "settings", {"data": {"greeting": "bonjour"}}, "default")
 
     async def updated() -> bool:
@@ -180,7 +181,7 @@ async def test_secret_volume_files_have_the_default_mode(client, docker_node: Do
         {"name": "sec", "mountPath": "/sec"}])],
         volumes=[{"name": "sec", "secret": {"secretName": "creds", "defaultMode": 0o400}}])
     await wait_phase(client, "secretive", "Running")
-    assert await _exec_ok(kubeconfig, "secretive", "c", "cat", "/sec/token") == "s3cret"
+    assert await eventually(lambda: _exec_ok(kubeconfig, "secretive", "c", "cat", "/sec/token")) == "s3cret"
     mode = await _exec_ok(kubeconfig, "secretive", "c", "stat", "-L", "-c", "%a", "/sec/token")
     assert mode is not None and mode.strip() == "400"
 

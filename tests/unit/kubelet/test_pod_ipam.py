@@ -70,3 +70,11 @@ async def test_no_pod_cidr_yet_or_host_network_lets_the_runtime_pick() -> None:
     allocator = ipam(runtime, {"spec": {"podCIDR": "10.244.7.0/24"}})
     async with allocator.reserve(pod("h", host_network=True)) as ip:
         assert ip is None
+
+
+def test_a_pod_cidr_outside_the_pod_network_is_not_used():
+    from kubelet.pod_ipam import cidr_fits
+
+    assert cidr_fits("10.244.3.0/24", "10.244.0.0/16")
+    assert not cidr_fits("10.244.3.0/24", "172.29.0.0/16")
+    assert cidr_fits("10.244.3.0/24", None)
