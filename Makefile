@@ -43,8 +43,9 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-proto: $(STAMP)  ## regenerate proto/*_pb2*.py from proto/*.proto
+proto: $(STAMP)  ## regenerate proto/*_pb2*.py from proto/*.proto and proto/k8s/k8s/**/generated_pb2.py from proto/k8s/k8s.io/
 	$(PY) -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. proto/kubeling.proto
+	cd proto/k8s && ../../$(PY) -m grpc_tools.protoc -I . --python_out=. $$(find k8s.io -name generated.proto | LC_ALL=C sort)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -3,8 +3,9 @@
 Guarantees: every response is `application/json`; every `ApiError` leaves as its Kubernetes
 `Status` with the error's HTTP code; any other exception leaves as a 500 InternalError Status
 (and is logged); warnings leave as `Warning: 299 - "<text>"` headers, as kube-apiserver sends
-them. Bodies are JSON or (Content-Type application/yaml) YAML; a body that does not parse is a
-400 BadRequest naming the problem; a protobuf or CBOR body is a 415 (not decoded yet).
+them. Bodies are JSON, (Content-Type application/yaml) YAML or (application/vnd.kubernetes.protobuf,
+what client-go's typed clients send) protobuf, decoded to the same JSON shape; a body that does not
+parse is a 400 BadRequest naming the problem; a CBOR body is a 415 (not decoded).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from apimachinery import errors
 from apiserver import metrics
+from apiserver.http_api import protobuf_codec
 from apiserver.registry import objects
 from apiserver.registry.store import WriteOptions, decode_body
 
@@ -99,10 +101,14 @@ async def _answer(handler: Handler, request: web.Request) -> web.StreamResponse:
 async def read_object(request: web.Request) -> Object:
     """The request body as an object: YAML when the Content-Type says so, else JSON."""
     raw = await request.read()
+    if protobuf_codec.is_protobuf(request.content_type):
+        objects.check_size(len(raw))
+        return protobuf_codec.decode(raw)
     if "protobuf" in request.content_type or "cbor" in request.content_type:
         raise errors.ApiError(415, errors.REASON_UNSUPPORTED_MEDIA_TYPE,
                               f'the body of the request was in an unknown format - accepted media types include: '
-                              f'application/json, application/yaml (got "{request.content_type}")')
+                              f'application/json, application/yaml, {protobuf_codec.MEDIA_TYPE} '
+                              f'(got "{request.content_type}")')
     if "yaml" not in request.content_type:
         return decode_body(raw)
     objects.check_size(len(raw))

@@ -216,13 +216,19 @@ async def test_binding_assigns_a_pod_to_a_node(http: aiohttp.ClientSession) -> N
         assert (await response.json())["spec"]["nodeName"] == "node-1"
 
 
-async def test_a_protobuf_body_is_a_415_naming_the_accepted_types(http: aiohttp.ClientSession) -> None:
-    headers = {"Content-Type": "application/vnd.kubernetes.protobuf"}
-    async with http.post(CM, data=b"k8s\x00\x0a\x0f", headers=headers) as response:
+async def test_an_unknown_body_format_is_a_415_naming_the_accepted_types(http: aiohttp.ClientSession) -> None:
+    headers = {"Content-Type": "application/cbor"}
+    async with http.post(CM, data=b"\xd9\xd9\xf7", headers=headers) as response:
         assert response.status == 415
         status = await response.json()
     assert status["reason"] == "UnsupportedMediaType"
     assert "application/json" in status["message"]
+
+
+async def test_a_truncated_protobuf_body_is_a_400(http: aiohttp.ClientSession) -> None:
+    headers = {"Content-Type": "application/vnd.kubernetes.protobuf"}
+    async with http.post(CM, data=b"k8s\x00\x0a\x0f", headers=headers) as response:
+        assert response.status == 400
 
 
 async def test_status_and_scale_subresources(http: aiohttp.ClientSession) -> None:

@@ -179,9 +179,3 @@ async def test_get_one_object_prints_its_table_row(kubeconfig: Path) -> None:
     assert lines[1].split()[:2] == ["single", "2"]
 
 
-async def test_typed_create_commands_are_refused_with_a_clear_415(kubeconfig: Path) -> None:
-    # `kubectl create configmap|namespace|deployment` use client-go's typed clients, which send
-    # protobuf bodies; kubeling does not decode protobuf yet (use `kubectl create -f` instead).
-    result = await run(kubeconfig, "create", "configmap", "typed", "--from-literal=x=y")
-    assert result.returncode != 0
-    assert "unknown format" in result.stderr
