@@ -132,7 +132,8 @@ async def hollow_memory(client: Client, server: ApiserverProcess, tmp: Path, cou
                         settle: float) -> tuple[int, float, int]:
     """(RSS bytes, seconds until all Ready, stale leases after ``settle`` seconds) for one process of N nodes."""
     process = start_kubelet(server, tmp / f"hollow-{count}.log", "--runtime", "fake", "--hollow-nodes", str(count),
-                            "--node-name-prefix", f"h{count}-", "--root-dir", str(tmp / "hollow"))
+                            "--node-name-prefix", f"h{count}-", "--root-dir", str(tmp / "hollow"),
+                            "--node-name", f"h{count}-1")  # the name when N is 1
     try:
         took = await wait_nodes_ready(client, count, timeout=120 + count, prefix=f"h{count}-")
         await asyncio.sleep(settle)
