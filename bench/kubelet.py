@@ -174,7 +174,8 @@ async def measure(server: ApiserverProcess, tmp: Path, args: argparse.Namespace)
             growth = (f"{(rss - base[0]) / (count - base[1]) / 2**10:.0f} KiB per added node" if count > base[1]
                       else "the process and its first node")
             rows.append([f"{count} hollow nodes in one process, 10 s lease renewal",
-                         f"RSS {rss / 2**20:.0f} MiB ({growth}); all Ready in {took:.1f} s", f"{stale} of {count} leases older than 15 s",
+                         f"RSS {rss / 2**20:.0f} MiB ({growth}); all Ready in {took:.1f} s",
+                         f"{stale} of {count} leases older than 15 s",
                          "holds" if stale == 0 else "falls behind"])
             print(" | ".join(rows[-1]), flush=True)
     return rows
