@@ -14,15 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from typing import Any
 
 from client.client import Client
+from client.component import add_leader_election_flags, leader_elected, run_until_signalled, setup_logging
 from client.events import EventRecorder
-from client.flags import boolean, duration, key_values
+from client.flags import duration, key_values
 from client.health_server import HealthServer
 from client.informer_factory import SharedInformerFactory
-from client.leader_main import LeadershipLost, default_identity, run_leader_elected
+from client.leader_main import LeadershipLost
 from controller_manager.controller import Controller, ControllerContext
 from controller_manager.controllers import CONTROLLERS, load_controller
 
@@ -68,11 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="kubeling-controller-manager", description=__doc__.split("\n\n")[0])
     p.add_argument("--apiserver", default="127.0.0.1:6444", help="the apiserver's gRPC address")
     p.add_argument("--controllers", type=selected_controllers, default=selected_controllers("*"))
-    p.add_argument("--leader-elect", type=boolean, default=True)
-    p.add_argument("--leader-elect-lease-duration", type=duration, default=15.0)
-    p.add_argument("--leader-elect-renew-deadline", type=duration, default=10.0)
-    p.add_argument("--leader-elect-retry-period", type=duration, default=2.0)
-    p.add_argument("--lock-object-name", default="kube-controller-manager")
+    add_leader_election_flags(p, "kube-controller-manager")
     p.add_argument("--healthz-port", type=int, default=0, help="/healthz and /metrics (0: any free port)")
     for flag, kind, default in TIMING_FLAGS:
         p.add_argument(flag, type=kind, default=default)
@@ -116,27 +112,15 @@ async def run(args: argparse.Namespace) -> None:
         async def lead() -> None:
             await run_controllers(client, args.controllers, options)
 
-        main = (run_leader_elected(client, lead, lock_name=args.lock_object_name, identity=default_identity(),
-                                   lease_duration=args.leader_elect_lease_duration,
-                                   renew_deadline=args.leader_elect_renew_deadline,
-                                   retry_period=args.leader_elect_retry_period)
-                if args.leader_elect else lead())
-        task = asyncio.ensure_future(main)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
         try:
-            await task
-        except asyncio.CancelledError:
-            log.info("stopping")
+            await run_until_signalled(leader_elected(client, lead, args))
         finally:
             await health.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.verbose)
     try:
         asyncio.run(run(args))
     except LeadershipLost as e:

@@ -23,6 +23,7 @@ import signal
 from pathlib import Path
 
 from client.client import Client
+from client.component import setup_logging
 from client.flags import boolean, duration
 from client.health_server import HealthServer
 from dns.app import ClusterDNS, DNSConfig
@@ -109,8 +110,7 @@ async def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.verbose)
     asyncio.run(run(args))
 
 

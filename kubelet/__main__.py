@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from client.client import Client
+from client.component import setup_logging
 from client.flags import duration, key_values
 from client.health_server import HealthServer
 from kubelet.kubelet import Kubelet, KubeletConfig
@@ -147,8 +148,7 @@ async def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.verbose)
     asyncio.run(run(args))
 
 

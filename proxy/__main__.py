@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import socket
 
 from client.client import Client
+from client.component import run_until_signalled, setup_logging
 from client.flags import duration
 from client.health_server import HealthServer
 from proxy import iptables
@@ -59,22 +59,15 @@ async def run(args: argparse.Namespace) -> None:
         health = HealthServer(proxier.synced.is_set, "rules not synced yet")
         port = await health.start("127.0.0.1", args.healthz_port)
         log.info("/healthz and /metrics on port %d", port)
-        task = asyncio.ensure_future(proxier.run())
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
         try:
-            await task
-        except asyncio.CancelledError:
-            log.info("stopped; rules removed")
+            await run_until_signalled(proxier.run(), "stopped; rules removed")
         finally:
             await health.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.verbose)
     if args.cleanup:
         removed = iptables.cleanup()
         log.info("cleanup: %s", "rules removed" if removed else "nothing to remove")
