@@ -110,6 +110,20 @@ async def pod_startup_latencies(client: Client, node: str, count: int) -> list[f
     return latencies
 
 
+async def pods_gone(client: Client, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (await client.list("pods", "default"))["items"] and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+
+
+def remove_containers(node: str) -> None:
+    """Whatever the bench node's kubelet left behind (it should be nothing)."""
+    client = docker.DockerClient.from_env(version=API_VERSION)
+    for container in client.containers.list(all=True, filters={"label": f"io.kubeling.node={node}"}):
+        container.remove(force=True)
+    client.close()
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -157,8 +171,9 @@ async def measure(server: ApiserverProcess, tmp: Path, args: argparse.Namespace)
             await wait_nodes_ready(client, 1, timeout=60, prefix="bench-node")
             latencies = await pod_startup_latencies(client, "bench-node", args.pods)
         finally:
-            await asyncio.sleep(3)  # let the kubelet remove the pods' containers
+            await pods_gone(client)  # the kubelet removes the deleted pods' containers before it stops
             stop(kubelet)
+            remove_containers("bench-node")
         await runtime.close()
         p50, p99, raw50 = percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(raw, 0.5)
         rows.append([f"pod startup, create → Running on a watch ({args.pods} pods, one at a time)",
