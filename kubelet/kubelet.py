@@ -212,10 +212,12 @@ class Kubelet:
         pod = self.static_pods.by_name(namespace, name) or self.pods.store.get_by_name(namespace, name)
         if pod is None:
             raise LookupError(f'pod "{name}" not found on node {self.node_name}')
-        runtime_pod = self.pleg.pods.get(pod["metadata"]["uid"])
-        attempts = runtime_pod.attempts(container) if runtime_pod else ()
+        uid = pod["metadata"]["uid"]
+        # Ask the runtime, not the PLEG's last relist: a container started a moment ago must be found.
+        runtime_pods = await self.runtime.list_pods(self.node_name, pod_uid=uid)
+        attempts = runtime_pods[0].attempts(container) if runtime_pods else ()
         if previous:
-            dead = [c for c in attempts[1:]]
+            dead = attempts[1:]
             if not dead:
                 raise LookupError(f'previous terminated container "{container}" in pod "{name}" not found')
             return dead[0].id
