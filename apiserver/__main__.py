@@ -22,6 +22,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bookmark-interval", type=float, default=5.0)
     parser.add_argument("--watch-batch-interval", type=float, default=0.01,
                         help="seconds a watch stream waits after a send, so busy streams send batches")
+    parser.add_argument("--reuse-port", action="store_true",
+                        help="share the gRPC and HTTP ports with other apiservers on this host (SO_REUSEPORT): "
+                             "HA apiservers behind one address, the kernel spreading connections")
     parser.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the not-ready:NoExecute toleration every pod gets")
     parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
@@ -43,7 +46,7 @@ async def run(args: argparse.Namespace) -> None:
                           compaction_interval=args.compaction_interval,
                           watch_cache_capacity=args.watch_cache_capacity,
                           bookmark_interval=args.bookmark_interval,
-                          watch_batch_interval=args.watch_batch_interval,
+                          watch_batch_interval=args.watch_batch_interval, reuse_port=args.reuse_port,
                           default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
                           default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
                           service_cluster_ip_range=args.service_cluster_ip_range,

@@ -49,12 +49,34 @@ class CachedObject:
         return str(self.obj.get("metadata", {}).get("namespace", ""))
 
 
+@dataclass(slots=True)
+class OutEvent:
+    """One event as a client receives it. The same instance goes to every watcher it matches, so
+    `wire` (its gRPC encoding, filled in by the gRPC service on first send) is computed once."""
+
+    type: str
+    raw: bytes
+    wire: bytes = b""
+
+
 @dataclass(frozen=True)
 class CacheEvent:
     type: str  # ADDED, MODIFIED, DELETED
     object: CachedObject  # DELETED: the last state, at the deletion revision
     prev: CachedObject | None
     revision: int
+    _outs: dict[str, OutEvent] = field(default_factory=dict, compare=False, repr=False)
+
+    def out(self, type_: str) -> OutEvent:
+        """The shared OutEvent of this change as `type_` (DELETED of a MODIFIED: the object left a selector)."""
+        shared = self._outs.get(type_)
+        if shared is None:
+            if type_ == DELETED and self.type == MODIFIED and self.prev is not None:
+                shared = OutEvent(DELETED, _with_revision(self.prev, self.revision))
+            else:
+                shared = OutEvent(type_, self.object.raw)
+            self._outs[type_] = shared
+        return shared
 
 
 @dataclass(frozen=True)
@@ -74,12 +96,6 @@ class Filter:
         if self.labels is not None and not self.labels.matches(cached.labels):
             return False
         return self.fields is None or self.fields.matches(cached.fields)
-
-
-@dataclass(frozen=True)
-class OutEvent:
-    type: str
-    raw: bytes
 
 
 def bookmark_raw(api_version: str, kind: str, revision: int, initial_events_end: bool = False) -> bytes:
@@ -121,19 +137,13 @@ class CacheWatcher:
 
     def _convert(self, event: CacheEvent) -> OutEvent | None:
         matches = self.filter.matches
-        if event.type == ADDED:
-            return OutEvent(ADDED, event.object.raw) if matches(event.object) else None
-        if event.type == DELETED:
-            return OutEvent(DELETED, event.object.raw) if matches(event.object) else None
+        if event.type != MODIFIED:
+            return event.out(event.type) if matches(event.object) else None
         now = matches(event.object)
         before = event.prev is not None and matches(event.prev)
-        if now and before:
-            return OutEvent(MODIFIED, event.object.raw)
         if now:
-            return OutEvent(ADDED, event.object.raw)
-        if before and event.prev is not None:
-            return OutEvent(DELETED, _with_revision(event.prev, event.revision))
-        return None
+            return event.out(MODIFIED if before else ADDED)
+        return event.out(DELETED) if before else None
 
     def _append(self, out: OutEvent, revision: int) -> None:
         if self._closed:

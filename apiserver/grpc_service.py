@@ -21,6 +21,7 @@ import orjson
 from apimachinery import errors
 from apimachinery.kinds import ResourceType
 from apiserver import metrics
+from apiserver.cache_watcher import OutEvent
 from apiserver.registry.deletion import parse_delete_options
 from apiserver.registry.listing import ListOptions
 from apiserver.registry.store import Registry, WriteOptions, WriteResult, decode_body
@@ -43,6 +44,37 @@ def _object_response(result: WriteResult) -> pb.ObjectResponse:
 async def _abort(context: grpc.aio.ServicerContext, error: errors.ApiError) -> None:
     code = getattr(grpc.StatusCode, error.grpc_code_name, grpc.StatusCode.UNKNOWN)
     await context.abort(code, error.message, trailing_metadata=((STATUS_KEY, orjson.dumps(error.to_status())),))
+
+
+def encode_event(event: OutEvent) -> bytes:
+    """`event` as a one-event WatchResponse, kept on the (shared) event for the next stream."""
+    event.wire = pb.WatchResponse(events=[pb.WatchEvent(type=event.type, object=event.raw)]).SerializeToString()
+    return event.wire
+
+
+class _Captured:
+    """Stands in for the server to catch the method handlers the generated code registers."""
+
+    def __init__(self) -> None:
+        self.service = ""
+        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        pass
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        self.service, self.handlers = service, handlers
+
+
+def add_resources_service(servicer: ResourcesServicer, server: grpc.aio.Server) -> None:
+    """The generated registration, except that Watch yields already-encoded messages (bytes)."""
+    captured = _Captured()
+    pb_grpc.add_ResourcesServicer_to_server(servicer, captured)
+    handlers = dict(captured.handlers)
+    handlers["Watch"] = grpc.unary_stream_rpc_method_handler(
+        servicer.Watch, request_deserializer=pb.WatchRequest.FromString, response_serializer=None)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(captured.service, handlers),))
+    server.add_registered_method_handlers(captured.service, handlers)
 
 
 class ResourcesServicer(pb_grpc.ResourcesServicer):
@@ -156,7 +188,10 @@ class ResourcesServicer(pb_grpc.ResourcesServicer):
             return pb.ObjectResponse(object=orjson.dumps(pod))
         return await self._serve("bind", ref, context, call)
 
-    async def Watch(self, request: pb.WatchRequest, context: Any) -> AsyncIterator[pb.WatchResponse]:
+    async def Watch(self, request: pb.WatchRequest, context: Any) -> AsyncIterator[bytes]:
+        """Yields encoded WatchResponse messages: each event is encoded once, shared by every stream
+        it goes to, and a batch is the concatenation of its events' one-event messages (protobuf
+        parses concatenated messages as one, appending the repeated `events`)."""
         async def open_watch() -> Any:
             rt = self._type(request.ref)
             options = ListOptions(request.ref.namespace, request.label_selector, request.field_selector,
@@ -179,10 +214,11 @@ class ResourcesServicer(pb_grpc.ResourcesServicer):
                 except StopAsyncIteration:
                     return
                 except errors.ApiError as e:
-                    yield pb.WatchResponse(events=[pb.WatchEvent(type="ERROR", object=orjson.dumps(e.to_status()))])
+                    yield pb.WatchResponse(events=[pb.WatchEvent(type="ERROR", object=orjson.dumps(e.to_status()))
+                                                   ]).SerializeToString()
                     return
                 if batch:
-                    yield pb.WatchResponse(events=[pb.WatchEvent(type=e.type, object=e.raw) for e in batch])
+                    yield b"".join(event.wire or encode_event(event) for event in batch)
                     await asyncio.sleep(self.watch_batch_interval)
         finally:
             gauge.dec()

@@ -22,7 +22,7 @@ from apiserver.admission.default_toleration_seconds import DefaultTolerationSeco
 from apiserver.admission.namespace_lifecycle import NamespaceLifecycle
 from apiserver.admission.priority import Priority
 from apiserver.compaction import Compactor
-from apiserver.grpc_service import ResourcesServicer
+from apiserver.grpc_service import ResourcesServicer, add_resources_service
 from apiserver.http_api import add_api_routes
 from apiserver.registry.store import Registry
 from apiserver.registry.validation import Validation
@@ -30,7 +30,6 @@ from apiserver.service_networking import ServiceNetworking
 from apiserver.storage import EtcdStorage
 from apiserver.watch_cache import WatchCache
 from client.health_server import add_health_routes
-from proto import kubeling_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -48,6 +47,8 @@ class ServerConfig:
     bookmark_interval: float = 5.0
     history_replay_limit: int = 100_000  # revisions of etcd history a restarted cache may replay
     watch_batch_interval: float = 0.01
+    # Several apiservers on one host share the ports (SO_REUSEPORT; the kernel spreads connections).
+    reuse_port: bool = False
     default_not_ready_toleration_seconds: int = 300
     default_unreachable_toleration_seconds: int = 300
     service_cluster_ip_range: str = "10.96.0.0/16"
@@ -155,10 +156,10 @@ class APIServer:
         assert self.registry is not None
         options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                   ("grpc.so_reuseport", 0)]
+                   ("grpc.so_reuseport", int(self.config.reuse_port))]
         self._grpc = grpc.aio.server(options=options)
         servicer = ResourcesServicer(self.registry, self.config.watch_batch_interval)
-        pb_grpc.add_ResourcesServicer_to_server(servicer, self._grpc)
+        add_resources_service(servicer, self._grpc)
         address = f"{self.config.bind_address}:{self.grpc_port}"  # a restart keeps the port it had
         self.grpc_port = self._grpc.add_insecure_port(address)
         if self.grpc_port == 0:
@@ -172,7 +173,8 @@ class APIServer:
         add_api_routes(app, self.registry)
         self._http = web.AppRunner(app, access_log=None)
         await self._http.setup()
-        site = web.TCPSite(self._http, self.config.bind_address, self.http_port)
+        site = web.TCPSite(self._http, self.config.bind_address, self.http_port,
+                           reuse_port=self.config.reuse_port or None)
         await site.start()
         server = site._server
         sockets = getattr(server, "sockets", None) or []

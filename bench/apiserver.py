@@ -22,9 +22,10 @@ from pathlib import Path
 import orjson
 from aetcd import Client as Etcd
 
+from bench.grpc_echo import echo_ceiling
 from bench.report import write_section
 from client.client import Client
-from tests.fixtures import ApiserverProcess, EtcdServer
+from tests.fixtures import ApiserverProcess, EtcdServer, free_port
 
 
 def configmap(name: str, sent: float = 0.0) -> dict:
@@ -66,9 +67,10 @@ async def raw_etcd_creates(endpoint: str, count: int, concurrency: int, tag: str
         return await run_concurrently(count, concurrency, create)
 
 
-async def api_creates(client: Client, count: int, concurrency: int, tag: str) -> float:
+async def api_creates(clients: list[Client], count: int, concurrency: int, tag: str) -> float:
+    """Creates/s through the apiserver, the callers spread over `clients` (one connection each)."""
     async def create(i: int) -> None:
-        await client.create(configmap(f"{tag}-{i}"))
+        await clients[i % len(clients)].create(configmap(f"{tag}-{i}"))
     return await run_concurrently(count, concurrency, create)
 
 
@@ -92,11 +94,13 @@ async def _watchers(target: str, watchers: int, expected: int, out: multiprocess
     out.put(latencies)
 
 
-async def watch_latency(client: Client, target: str, watchers: int, rate: int, seconds: float) -> list[float]:
+async def watch_latency(client: Client, target: str, watchers: int, rate: int, seconds: float,
+                        processes: int = 1) -> list[float]:
     expected = int(rate * seconds)
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=watcher_process, args=(target, watchers, expected, out))]
+    procs = [ctx.Process(target=watcher_process, args=(target, watchers // processes, expected, out))
+             for _ in range(processes)]
     for p in procs:
         p.start()
     await asyncio.sleep(3.0)  # let the watchers connect
@@ -134,6 +138,34 @@ async def list_times(client: Client, pods: int) -> tuple[float, float]:
     return from_cache, from_etcd
 
 
+async def creates_row(etcd: EtcdServer, clients: list[Client], count: int, concurrency: int, tag: str,
+                      label: str = "") -> list[str]:
+    raw = await raw_etcd_creates(etcd.endpoint, count, concurrency, tag)
+    echo = await echo_ceiling(free_port(), count, concurrency)
+    api = await api_creates(clients, count, concurrency, tag)
+    return [f"creates/s, {concurrency} concurrent{label}", f"{api:,.0f}",
+            f"{raw:,.0f} raw etcd txn/s; {echo:,.0f} calls/s of a no-op Python gRPC server",
+            f"{api / raw:.2f} of etcd (goal >= 0.5); {api / echo:.2f} of the no-op server"]
+
+
+async def two_apiservers(etcd: EtcdServer, first: ApiserverProcess, tmp: Path, args: argparse.Namespace) -> list[str]:
+    """64 callers on 4 connections to two apiserver processes sharing one port (--reuse-port)."""
+    second = ApiserverProcess(etcd.endpoint, tmp / "apiserver-2.log", grpc_port=first.grpc_port,
+                              http_port=first.http_port, extra_args=("--log-level", "WARNING", "--reuse-port"))
+    second.start()
+    try:
+        clients = [Client(first.target) for _ in range(4)]
+        try:
+            row = await creates_row(etcd, clients, args.creates, 64, "two", ", 2 apiservers on one port")
+        finally:
+            for client in clients:
+                await client.close()
+    finally:
+        second.stop()
+    print(" | ".join(row), flush=True)
+    return row
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -143,10 +175,12 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         etcd = EtcdServer(Path(tmp) / "etcd")
         etcd.start()
-        server = ApiserverProcess(etcd.endpoint, Path(tmp) / "apiserver.log", extra_args=("--log-level", "WARNING"))
+        server = ApiserverProcess(etcd.endpoint, Path(tmp) / "apiserver.log",
+                                  extra_args=("--log-level", "WARNING", "--reuse-port"))
         server.start()
         try:
             rows = await measure(etcd, server, args)
+            rows.insert(3, await two_apiservers(etcd, server, Path(tmp), args))
         finally:
             server.stop()
             etcd.stop()
@@ -158,14 +192,12 @@ async def measure(etcd: EtcdServer, server: ApiserverProcess, args: argparse.Nam
     rows = [["measure", "kubeling", "physical limit (same run)", "ratio / goal"]]
     async with Client(server.target) as client:
         for concurrency in (1, 64):
-            raw = await raw_etcd_creates(etcd.endpoint, args.creates, concurrency, f"c{concurrency}")
-            api = await api_creates(client, args.creates, concurrency, f"c{concurrency}")
-            rows.append([f"creates/s, {concurrency} concurrent", f"{api:,.0f}", f"{raw:,.0f} raw etcd txn/s",
-                         f"{api / raw:.2f} (goal >= 0.5)"])
+            rows.append(await creates_row(etcd, [client], args.creates, concurrency, f"c{concurrency}"))
             print(" | ".join(rows[-1]), flush=True)
         # Lightest first: the overloaded case leaves a backlog that would skew whatever follows it.
         for watchers, rate in ((10, args.rate), (args.watchers, args.rate // 5), (args.watchers, args.rate)):
-            latencies = await watch_latency(client, server.target, watchers, rate, args.seconds)
+            latencies = await watch_latency(client, server.target, watchers, rate, args.seconds,
+                                            args.watcher_processes)
             p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
             rows.append([f"watch delivery, write issued → event at {watchers} watchers, {rate} writes/s",
                          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", f"{len(latencies):,} deliveries",
@@ -184,4 +216,5 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--pods", type=int, default=10_000)
+    parser.add_argument("--watcher-processes", type=int, default=1, help="processes the watchers are spread over")
     asyncio.run(main(parser.parse_args()))

@@ -72,7 +72,10 @@ class Client:
             # again within a couple of seconds (chaos runs kill it on purpose).
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.min_reconnect_backoff_ms", 100),
-            ("grpc.max_reconnect_backoff_ms", 2000)])
+            ("grpc.max_reconnect_backoff_ms", 2000),
+            # Each Client its own connection (not a process-wide shared one), so several apiservers
+            # behind one port (SO_REUSEPORT) share the clients between them.
+            ("grpc.use_local_subchannel_pool", 1)])
         self._stub = pb_grpc.ResourcesStub(self._channel)
 
     async def close(self) -> None:
