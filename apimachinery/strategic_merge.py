@@ -38,7 +38,7 @@ from typing import Any
 from apimachinery.schema import openapi_definitions
 from apimachinery.schema_compile import definition_name
 
-__all__ = ["StrategicMergeError", "apply_strategic_merge_patch"]
+__all__ = ["StrategicMergeError", "apply_strategic_merge_patch", "resolve_schema"]
 
 Node = dict[str, Any] | None
 
@@ -96,6 +96,11 @@ def _strategy(tag: str) -> str:
         raise StrategicMergeError(f"unexpected patch strategy: {tag}")
     others = [s for s in strategies if s != "retainKeys"]
     return others[0] if others else ""
+
+
+def resolve_schema(node: Node) -> Node:
+    """A schema node with `$ref` (and single-branch `allOf`) followed; for apimachinery.managed_fields."""
+    return _resolve(node)
 
 
 def _items(node: Node) -> Node:

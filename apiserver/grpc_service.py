@@ -34,7 +34,8 @@ T = TypeVar("T")
 
 
 def _write_options(options: pb.WriteOptions) -> WriteOptions:
-    return WriteOptions(dry_run=options.dry_run, field_validation=options.field_validation or "Strict")
+    return WriteOptions(dry_run=options.dry_run, field_validation=options.field_validation or "Strict",
+                        field_manager=options.field_manager)
 
 
 def _object_response(result: WriteResult) -> pb.ObjectResponse:

@@ -16,11 +16,12 @@ from aiohttp import web
 
 from apimachinery import errors
 from apimachinery.kinds import ResourceType
-from apiserver.http_api import discovery, subresources, tables_bridge, watch
+from apiserver.http_api import discovery, protobuf_codec, subresources, tables_bridge, watch
 from apiserver.http_api.paths import Target, not_found, parse_path, resolve
 from apiserver.http_api.responses import (
     guarded,
     json_response,
+    patch_options,
     patch_type,
     query_bool,
     query_int,
@@ -117,10 +118,10 @@ class ResourceHandlers:
     async def patch(self, request: web.Request, rt: ResourceType, target: Target,
                     subresource: str = "") -> web.Response:
         kind = patch_type(request)
+        options = patch_options(request, kind)
         body = await request.read()
-        result = await self.registry.patch(rt, target.namespace, target.name, kind, body, write_options(request),
-                                           subresource)
-        return json_response(result.object, 200, result.warnings)
+        result = await self.registry.patch(rt, target.namespace, target.name, kind, body, options, subresource)
+        return json_response(result.object, 201 if result.created else 200, result.warnings)
 
     async def delete(self, request: web.Request, rt: ResourceType, target: Target) -> web.Response:
         options = await delete_options(request)
@@ -143,9 +144,14 @@ class ResourceHandlers:
 
 
 async def delete_options(request: web.Request) -> DeleteOptions:
-    """DeleteOptions from the JSON body (if any) overlaid with the query parameters."""
+    """DeleteOptions from the body (if any: JSON, or protobuf as typed clients such as `kubectl drain
+    --disable-eviction` send it) overlaid with the query parameters."""
     raw_body = await request.read()
-    raw: dict[str, Any] = decode_body(raw_body) if raw_body.strip() else {}
+    raw: dict[str, Any] = {}
+    if protobuf_codec.is_protobuf(request.content_type) and raw_body:
+        raw = protobuf_codec.decode(raw_body)
+    elif raw_body.strip():
+        raw = decode_body(raw_body)
     grace = query_int(request, "gracePeriodSeconds")
     if grace is not None:
         raw["gracePeriodSeconds"] = grace

@@ -6,6 +6,8 @@ Guarantees: every response is `application/json`; every `ApiError` leaves as its
 them. Bodies are JSON, (Content-Type application/yaml) YAML or (application/vnd.kubernetes.protobuf,
 what client-go's typed clients send) protobuf, decoded to the same JSON shape; a body that does not
 parse is a 400 BadRequest naming the problem; a CBOR body is a 415 (not decoded).
+Writes carry a field manager: `?fieldManager=`, else the User-Agent's product (`kubectl`), as
+kube-apiserver defaults it; a server-side apply (`application/apply-patch+yaml`) must name one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -23,7 +26,8 @@ from aiohttp import web
 from apimachinery import errors
 from apiserver import metrics
 from apiserver.http_api import protobuf_codec
-from apiserver.registry import objects
+from apiserver.registry import field_manager, objects
+from apiserver.registry.patch import APPLY
 from apiserver.registry.store import WriteOptions, decode_body
 
 log = logging.getLogger(__name__)
@@ -32,8 +36,10 @@ PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/json-patch+json": "json",
     "application/strategic-merge-patch+json": "strategic",
+    "application/apply-patch+yaml": APPLY,
 }
 APPLY_PATCH = "application/apply-patch+yaml"
+OPTIONS_KINDS = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions"}
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -144,15 +150,31 @@ def dry_run(request: web.Request) -> bool:
 
 
 def write_options(request: web.Request) -> WriteOptions:
-    """dryRun and fieldValidation; unset fieldValidation is Warn, kube-apiserver's default."""
-    return WriteOptions(dry_run=dry_run(request), field_validation=request.query.get("fieldValidation") or "Warn")
+    """dryRun, fieldValidation (unset is Warn, kube-apiserver's default) and the field manager."""
+    manager = request.query.get("fieldManager", "")
+    if manager:
+        field_manager.validate_field_manager(manager, OPTIONS_KINDS.get(request.method, "UpdateOptions"))
+    else:
+        manager = field_manager.manager_from_user_agent(request.headers.get("User-Agent", ""))
+    return WriteOptions(dry_run=dry_run(request), field_validation=request.query.get("fieldValidation") or "Warn",
+                        field_manager=manager)
+
+
+def patch_options(request: web.Request, kind: str) -> WriteOptions:
+    """ValidatePatchOptions: `force` only on an apply, which needs an explicit fieldManager."""
+    options = write_options(request)
+    if kind != APPLY:
+        if "force" in request.query:
+            raise errors.invalid("PatchOptions", "", [errors.FieldError(
+                "force", errors.FIELD_VALUE_FORBIDDEN, "may not be specified for non-apply patch")], "meta.k8s.io")
+        return options
+    manager = request.query.get("fieldManager", "")
+    field_manager.require_apply_manager(manager)
+    return replace(options, field_manager=manager, force=query_bool(request, "force"))
 
 
 def patch_type(request: web.Request) -> str:
     content_type = request.content_type
-    if content_type == APPLY_PATCH:
-        raise errors.ApiError(415, errors.REASON_UNSUPPORTED_MEDIA_TYPE,
-                              "server-side apply (application/apply-patch+yaml) is not supported yet")
     if content_type not in PATCH_TYPES:
         raise errors.ApiError(415, errors.REASON_UNSUPPORTED_MEDIA_TYPE,
                               f'the body of the request was in an unknown format - accepted media types include: '

@@ -24,10 +24,10 @@ from apimachinery import errors
 from apimachinery.kinds import ResourceType
 from apiserver.http_api import discovery
 from apiserver.http_api.paths import Target, not_found
-from apiserver.http_api.responses import json_response, patch_type, read_object, write_options
+from apiserver.http_api.responses import json_response, patch_options, patch_type, read_object, write_options
 from apiserver.registry.deletion import parse_delete_options
 from apiserver.registry.patch import apply_patch
-from apiserver.registry.store import Registry, WriteResult
+from apiserver.registry.store import Registry, WriteOptions, WriteResult
 
 Object = dict[str, Any]
 SUCCESS_CREATED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
@@ -84,8 +84,9 @@ class Subresources:
             result = await self.registry.update(rt, obj, target.namespace, target.name, write_options(request),
                                                 "status")
         elif request.method == "PATCH":
-            result = await self.registry.patch(rt, target.namespace, target.name, patch_type(request),
-                                               await request.read(), write_options(request), "status")
+            kind = patch_type(request)
+            result = await self.registry.patch(rt, target.namespace, target.name, kind, await request.read(),
+                                               patch_options(request, kind), "status")
         else:
             raise errors.method_not_allowed(f"{request.method} is not allowed on {rt.plural}/status")
         return json_response(result.object, 200, result.warnings)
@@ -100,10 +101,11 @@ class Subresources:
             kind = patch_type(request)
             wanted = apply_patch(scale_of(current), "merge" if kind == "strategic" else kind,
                                  await request.read(), "Scale", target.name)
-        result = await self._set_replicas(rt, target, wanted)
+        result = await self._set_replicas(rt, target, wanted, write_options(request))
         return json_response(scale_of(result.object), 200, result.warnings)
 
-    async def _set_replicas(self, rt: ResourceType, target: Target, scale: Object) -> WriteResult:
+    async def _set_replicas(self, rt: ResourceType, target: Target, scale: Object,
+                            options: WriteOptions) -> WriteResult:
         replicas = (scale.get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool):
             raise errors.invalid("Scale", target.name, [errors.FieldError(
@@ -112,7 +114,8 @@ class Subresources:
         rv = (scale.get("metadata") or {}).get("resourceVersion")
         if rv:
             patch["metadata"] = {"resourceVersion": rv}
-        return await self.registry.patch(rt, target.namespace, target.name, "merge", orjson.dumps(patch))
+        return await self.registry.patch(rt, target.namespace, target.name, "merge", orjson.dumps(patch),
+                                         options, "scale")  # managedFields: the writer, with subresource scale
 
     async def _eviction(self, request: web.Request, rt: ResourceType, target: Target) -> web.Response:
         eviction = await read_object(request)

@@ -24,6 +24,7 @@ Object = dict[str, Any]
 MERGE = "merge"
 JSON = "json"
 STRATEGIC = "strategic"
+APPLY = "apply"  # server-side apply: not a patch of `current`; the registry routes it to apiserver/registry/apply.py
 PATCH_TYPES = (MERGE, JSON, STRATEGIC)
 
 

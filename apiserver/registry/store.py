@@ -8,6 +8,10 @@ Kind-specific behaviour comes only from the `ResourceType` hooks and the pure ru
 to this one (objects, deletion, patch, binding, listing), plus a kind's optional `RestHooks` around
 its writes (Services: cluster IP and node port allocation, in service_alloc.py).
 
+Field ownership: every create, update and patch records its `fieldManager`'s fields in
+`metadata.managedFields` (field_manager.py); a server-side apply (`Registry.apply`, apply.py) merges
+an applied configuration by those rules, and creates the object when it does not exist.
+
 Every write is logged at debug level with its key and resulting revision.
 """
 
@@ -29,9 +33,10 @@ from apimachinery.kinds import KindRegistry, ResourceType
 from apimachinery.names import generate_name
 from apiserver.admission import CREATE, DELETE, UPDATE, AdmissionChain, AdmissionRequest
 from apiserver.cache_watcher import CacheWatcher
-from apiserver.registry import deletion, listing, objects
+from apiserver.registry import deletion, field_manager, listing, objects
+from apiserver.registry.apply import compute_apply, decode_apply_body
 from apiserver.registry.binding import compute_binding
-from apiserver.registry.patch import apply_patch
+from apiserver.registry.patch import APPLY, apply_patch
 from apiserver.registry.validation import Validation
 from apiserver.storage import Compacted, EtcdStorage, KeyValue, RevisionMismatch, prefix_end
 from apiserver.watch_cache import WatchCache, is_marker_key
@@ -45,6 +50,8 @@ GENERATE_NAME_ATTEMPTS = 8
 class WriteOptions:
     dry_run: bool = False
     field_validation: str = "Strict"
+    field_manager: str = ""  # empty: DEFAULT_FIELD_MANAGER (HTTP requests default to their User-Agent's)
+    force: bool = False  # apply only: take the fields other managers own
 
 
 @dataclass
@@ -52,6 +59,7 @@ class WriteResult:
     object: Object
     warnings: list[str] = field(default_factory=list)
     deleted: bool = False
+    created: bool = False  # an apply that created the object
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,7 @@ class Registry:
     # -- create ----------------------------------------------------------------------------
 
     async def create(self, rt: ResourceType, obj: Object, namespace: str,
-                     options: WriteOptions = WriteOptions()) -> WriteResult:
+                     options: WriteOptions = WriteOptions(), *, track_fields: bool = True) -> WriteResult:
         warnings = self.validation.decode_checks(rt, obj, options.field_validation)
         objects.prepare_for_create(rt, obj, namespace)
         metadata = obj["metadata"]
@@ -183,7 +191,7 @@ class Registry:
             if generated:
                 metadata["name"] = generate_name(metadata["generateName"])
             try:
-                return await self._create_once(rt, obj, options, warnings)
+                return await self._create_once(rt, obj, options, warnings, track_fields)
             except errors.AlreadyExists:
                 if not generated:
                     raise
@@ -191,10 +199,12 @@ class Registry:
                               f"could not generate a unique name from generateName {metadata['generateName']!r}")
 
     async def _create_once(self, rt: ResourceType, obj: Object, options: WriteOptions,
-                           warnings: builtins.list[str]) -> WriteResult:
+                           warnings: builtins.list[str], track_fields: bool) -> WriteResult:
         metadata = obj["metadata"]
         name, namespace = metadata.get("name", ""), metadata.get("namespace", "")
         rt.default(obj)
+        if track_fields:
+            _track_fields(rt, None, obj, options, "")
         await self.admission.admit(AdmissionRequest(CREATE, rt, namespace, name, obj))
         warnings = warnings + self.validation.validate(rt, obj, None)
         hooks = self._hooks(rt)
@@ -232,27 +242,68 @@ class Registry:
 
     async def patch(self, rt: ResourceType, namespace: str, name: str, patch_type: str, body: bytes,
                     options: WriteOptions = WriteOptions(), subresource: str = "") -> WriteResult:
+        if patch_type == APPLY:
+            return await self.apply(rt, namespace, name, body, options, subresource)
+
         def transform(current: Object) -> Object:
             patched = apply_patch(current, patch_type, body, rt.kind, name, rt.schema_ref)
-            self.validation.decode_checks(rt, patched, options.field_validation)
-            expected = (patched.get("metadata") or {}).get("resourceVersion")
-            if expected and expected != current["metadata"]["resourceVersion"]:
-                raise errors.conflict(rt.group_resource, name, errors.STALE_OBJECT_TEXT)
-            objects.validate_identity(rt, patched, current, namespace, name)
-            if subresource == "status":
-                return objects.prepare_for_status_update(rt, patched, current)
-            return objects.prepare_for_update(rt, patched, current)
+            return self._prepare_patched(rt, current, patched, namespace, name, options, subresource)
 
         return await self._guaranteed_update(rt, namespace, name, transform, options, [], subresource)
 
+    def _prepare_patched(self, rt: ResourceType, current: Object, patched: Object, namespace: str, name: str,
+                         options: WriteOptions, subresource: str) -> Object:
+        self.validation.decode_checks(rt, patched, options.field_validation)
+        expected = (patched.get("metadata") or {}).get("resourceVersion")
+        if expected and expected != current["metadata"]["resourceVersion"]:
+            raise errors.conflict(rt.group_resource, name, errors.STALE_OBJECT_TEXT)
+        objects.validate_identity(rt, patched, current, namespace, name)
+        if subresource == "status":
+            return objects.prepare_for_status_update(rt, patched, current)
+        return objects.prepare_for_update(rt, patched, current)
+
+    async def apply(self, rt: ResourceType, namespace: str, name: str, body: bytes,
+                    options: WriteOptions = WriteOptions(), subresource: str = "") -> WriteResult:
+        """Server-side apply: merge the applied configuration into the object, or create it (201)."""
+        applied = decode_apply_body(body)
+        field_manager.require_apply_manager(options.field_manager)
+
+        def transform(current: Object) -> Object:
+            merged = compute_apply(rt, current, applied, options.field_manager, options.force,
+                                   objects.now_rfc3339(), subresource)
+            prepared = self._prepare_patched(rt, current, merged, namespace, name, options, subresource)
+            prepared["metadata"]["managedFields"] = merged["metadata"]["managedFields"]
+            return prepared
+
+        while True:
+            try:
+                return await self._guaranteed_update(rt, namespace, name, transform, options, [], subresource,
+                                                     track_fields=False)
+            except errors.NotFound:
+                if subresource:
+                    raise
+            obj = compute_apply(rt, None, applied, options.field_manager, options.force, objects.now_rfc3339())
+            if (obj.get("metadata") or {}).get("name") != name:
+                raise errors.bad_request(f"the name of the object ({obj['metadata'].get('name', '')}) does not "
+                                         f"match the name on the URL ({name})")
+            try:
+                result = await self.create(rt, obj, namespace, options, track_fields=False)
+            except errors.AlreadyExists:
+                continue  # created in between: apply to it
+            result.created = True
+            return result
+
     async def _guaranteed_update(self, rt: ResourceType, namespace: str, name: str, transform: Any,
-                                 options: WriteOptions, warnings: builtins.list[str], subresource: str) -> WriteResult:
+                                 options: WriteOptions, warnings: builtins.list[str], subresource: str,
+                                 track_fields: bool = True) -> WriteResult:
         """Read, transform, write with compare-and-swap; retry when someone else wrote in between."""
         key = rt.key(namespace, name)
         while True:
             current = await self.get(rt, namespace, name)
             new = transform(current)
             rt.default(new)
+            if track_fields:
+                _track_fields(rt, current, new, options, subresource)
             hooks = self._hooks(rt, subresource)
             if hooks:
                 hooks.prepare_update(new, current)
@@ -266,6 +317,7 @@ class Registry:
                     value = objects.encode_for_storage(new)
                     objects.check_size(len(value))
                     if options.dry_run:
+                        new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
                         return WriteResult(new, new_warnings)
                     if objects.should_delete_after_update(new) and not _namespace_finalizers(rt, new):
                         revision = await self.storage.delete(key, expected)
@@ -324,6 +376,11 @@ class Registry:
             rt, namespace, name, lambda pod: compute_binding(pod, node_name, uid),
             WriteOptions(), [], "binding")
         return result.object
+
+
+def _track_fields(rt: ResourceType, old: Object | None, new: Object, options: WriteOptions,
+                  subresource: str) -> None:
+    field_manager.set_managed_fields(rt, old, new, options.field_manager, subresource, objects.now_rfc3339())
 
 
 def _namespace_finalizers(rt: ResourceType, obj: Object) -> bool:

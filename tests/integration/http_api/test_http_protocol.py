@@ -178,12 +178,13 @@ async def test_dry_run_create_stores_nothing(http: aiohttp.ClientSession) -> Non
         assert response.status == 404
 
 
-async def test_apply_patch_is_415(http: aiohttp.ClientSession) -> None:
+async def test_apply_patch_without_a_field_manager_is_422(http: aiohttp.ClientSession) -> None:
     await create(http, "applied")
     headers = {"Content-Type": "application/apply-patch+yaml"}
     async with http.patch(f"{CM}/applied", data=b"data: {}", headers=headers) as response:
-        assert response.status == 415
-        assert (await response.json())["reason"] == "UnsupportedMediaType"
+        assert response.status == 422
+        assert (await response.json())["message"] == ('PatchOptions.meta.k8s.io "" is invalid: '
+                                                      "fieldManager: Required value: is required for apply patch")
 
 
 async def test_deletecollection_deletes_what_the_selector_matches(http: aiohttp.ClientSession) -> None:
