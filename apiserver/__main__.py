@@ -7,7 +7,16 @@ import asyncio
 import logging
 import signal
 
+from apiserver.authorization import MODES, new_authorizer
 from apiserver.server import APIServer, ServerConfig
+
+
+def authorization_mode(value: str) -> str:
+    try:
+        new_authorizer(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--advertise-address", default="",
                         help="the address in the kubernetes Service's endpoints (default: --bind-address; the lab "
                              "passes the kubeling network's gateway 10.244.0.1 so pods can reach it)")
+    parser.add_argument("--authorization-mode", type=authorization_mode, default="AlwaysAllow",
+                        help=f"ordered comma-separated authorizers: {', '.join(MODES)}; they answer the access "
+                             "reviews (kubectl auth can-i); every request is system:anonymous (no authentication)")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -51,7 +63,8 @@ async def run(args: argparse.Namespace) -> None:
                           default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
                           service_cluster_ip_range=args.service_cluster_ip_range,
                           service_node_port_range=args.service_node_port_range,
-                          advertise_address=args.advertise_address)
+                          advertise_address=args.advertise_address,
+                          authorization_mode=args.authorization_mode)
     server = APIServer(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

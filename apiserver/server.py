@@ -21,6 +21,7 @@ from apiserver.admission import AdmissionChain
 from apiserver.admission.default_toleration_seconds import DefaultTolerationSeconds
 from apiserver.admission.namespace_lifecycle import NamespaceLifecycle
 from apiserver.admission.priority import Priority
+from apiserver.authorization import new_authorizer
 from apiserver.compaction import Compactor
 from apiserver.grpc_service import ResourcesServicer, add_resources_service
 from apiserver.http_api import add_api_routes
@@ -56,12 +57,14 @@ class ServerConfig:
     advertise_address: str = ""  # the kubernetes Service's endpoint; "" = bind_address
     repair_interval: float = 180.0  # the cluster IP / node port repair loops (Kubernetes: 3 minutes)
     endpoint_reconcile_interval: float = 10.0  # the kubernetes Service reconciler (Kubernetes: 10 s)
+    authorization_mode: str = "AlwaysAllow"  # AlwaysAllow | AlwaysDeny, or a comma-separated chain
 
 
 class APIServer:
     def __init__(self, config: ServerConfig, kinds: KindRegistry | None = None) -> None:
         self.config = config
         self.kinds = kinds or default_registry()
+        self.authorizer = new_authorizer(config.authorization_mode)
         self.storage = EtcdStorage(config.etcd_endpoint)
         self.services = ServiceNetworking(self.storage, config)
         self.caches: dict[str, WatchCache] = {}
@@ -170,7 +173,7 @@ class APIServer:
         app = web.Application()
         add_health_routes(app, lambda: self.ready, "not ready: watch caches are still loading")
         assert self.registry is not None
-        add_api_routes(app, self.registry)
+        add_api_routes(app, self.registry, self.authorizer)
         self._http = web.AppRunner(app, access_log=None)
         await self._http.setup()
         site = web.TCPSite(self._http, self.config.bind_address, self.http_port,

@@ -1,6 +1,6 @@
 """The Kubernetes-compatible HTTP API of the kubeling apiserver (what kubectl talks to).
 
-`add_api_routes(app, registry)` adds discovery (`/version`, `/api`, `/apis`, group versions) and
+`add_api_routes(app, registry, authorizer)` adds discovery (`/version`, `/api`, `/apis`, group versions) and
 every REST verb on every registered kind (`/api/v1/...`, `/apis/<group>/<version>/...`) to the
 apiserver's aiohttp application. Responses are Kubernetes JSON; errors are `Status` objects.
 """
@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from apiserver.authorization import AlwaysAllow, Authorizer
 from apiserver.http_api.discovery_routes import add_discovery_routes
 from apiserver.http_api.handlers import add_resource_routes
 from apiserver.http_api.openapi import add_openapi_routes
 from apiserver.http_api.pod_proxy import add_pod_proxy_routes
+from apiserver.http_api.reviews import add_review_routes
 from apiserver.registry.store import Registry
 
 
-def add_api_routes(app: web.Application, registry: Registry) -> None:
+def add_api_routes(app: web.Application, registry: Registry, authorizer: Authorizer | None = None) -> None:
     add_discovery_routes(app, registry.kinds)
     add_pod_proxy_routes(app, registry)  # before the generic /api/{tail} route
+    add_review_routes(app, authorizer or AlwaysAllow())  # before the generic /apis/{tail} route
     add_resource_routes(app, registry)
     add_openapi_routes(app, registry.kinds)
 

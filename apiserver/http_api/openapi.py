@@ -28,7 +28,7 @@ from aiohttp import web
 from apimachinery import errors
 from apimachinery.kinds import KindRegistry, ResourceType
 from apimachinery.schema import KUBERNETES_VERSION
-from apiserver.http_api import openapi_paths, openapi_schemas
+from apiserver.http_api import discovery, openapi_paths, openapi_schemas
 
 JSON = "application/json"
 PROTOBUF_V2 = "application/com.github.proto-openapi.spec.v2"
@@ -45,7 +45,7 @@ def group_version_key(rt: ResourceType) -> str:
 
 def _by_group_version(kinds: KindRegistry) -> dict[str, list[ResourceType]]:
     grouped: dict[str, list[ResourceType]] = {}
-    for rt in sorted(kinds.all(), key=lambda r: (r.group, r.version, r.plural)):
+    for rt in sorted(discovery.served_types(kinds), key=lambda r: (r.group, r.version, r.plural)):
         grouped.setdefault(group_version_key(rt), []).append(rt)
     return grouped
 
