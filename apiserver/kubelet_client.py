@@ -5,6 +5,7 @@ InternalIP in ``status.addresses`` (else Hostname, else ExternalIP) and ``status
 `KubeletClients` keeps one gRPC channel per address (channels reconnect by themselves) and turns the kubelet's
 gRPC errors into Kubernetes errors: NOT_FOUND → 400 BadRequest with the kubelet's message (what kubectl shows for
 `previous terminated container "c" in pod "p" not found`), an unreachable kubelet → 500 naming the node.
+`port_forward` opens one forwarded connection (the start frame written; data frames follow both ways).
 Only the generated stub is shared with the kubelet; this module never imports kubelet code.
 """
 
@@ -89,6 +90,13 @@ class KubeletClients:
         except grpc.aio.AioRpcError as e:
             raise kubelet_error(e, node, address) from None
         return _chunks(call, ended=first is grpc.aio.EOF)
+
+    async def port_forward(self, address: str, node: str, start: pb.PortForwardStart) -> Any:
+        """A started PortForward call (the start frame sent); the kubelet's errors arrive on the first read."""
+        stub = await self.connect(address, node)
+        call = stub.PortForward()
+        await call.write(pb.PortForwardFrame(start=start))
+        return call
 
     async def close(self) -> None:
         channels, self._channels = self._channels, {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from kubelet.pod_sync import PodSyncer
 from kubelet.pod_workers import PodWorkers
 from kubelet.prober_manager import ProberManager
 from kubelet.probes import ProbeRunner
-from kubelet.runtime.interface import STATE_RUNNING, Runtime, RuntimePod
+from kubelet.runtime.interface import STATE_RUNNING, Runtime, RuntimeContainer, RuntimePod
 from kubelet.static_pods import MirrorPods, StaticPodSource, is_mirror_pod
 from kubelet.status_manager import StatusManager
 from kubelet.volume_manager import VolumeManager
@@ -95,7 +95,7 @@ class Kubelet:
             config.manifest_dir or Path("/nonexistent"), self.node_name, on_update=self.workers.update_pod,
             on_remove=self.workers.remove_pod, check_period=config.static_check_period)
         self.mirror_pods = MirrorPods(client, self.node_name)
-        self.api = KubeletAPI(runtime, self._resolve_container, self._stats_targets)
+        self.api = KubeletAPI(runtime, self._resolve_container, self._stats_targets, self._resolve_sandbox)
         self._observe = observe
         self.node_agent: NodeAgent | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -216,18 +216,47 @@ class Kubelet:
         # Ask the runtime, not the PLEG's last relist: a container started a moment ago must be found.
         runtime_pods = await self.runtime.list_pods(self.node_name, pod_uid=uid)
         attempts = runtime_pods[0].attempts(container) if runtime_pods else ()
-        if previous:
-            dead = attempts[1:]
-            if not dead:
-                raise LookupError(f'previous terminated container "{container}" in pod "{name}" not found')
-            return dead[0].id
-        if not attempts:
-            raise LookupError(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
-        return attempts[0].id
+        status = self.status.last_sent(uid) or pod.get("status") or {}
+        return log_container_id(name, container, attempts, status, previous)
+
+    async def _resolve_sandbox(self, namespace: str, name: str, uid: str) -> str:
+        """The running sandbox of a pod, for port-forward (the kubelet's GetPortForward: an unknown pod, or one whose
+        uid differs from the caller's, is "not found"; a static pod's mirror has a uid of its own)."""
+        static = self.static_pods.by_name(namespace, name)
+        pod = static or self.pods.store.get_by_name(namespace, name)
+        if pod is None or (uid and static is None and pod["metadata"].get("uid") != uid):
+            raise LookupError(f'pod "{name}" not found on node {self.node_name}')
+        runtime_pods = await self.runtime.list_pods(self.node_name, pod_uid=pod["metadata"]["uid"])
+        sandboxes = [s for p in runtime_pods for s in p.sandboxes if s.ready]
+        if not sandboxes:
+            raise LookupError(f'pod "{name}" has no running sandbox on node {self.node_name}')
+        return sandboxes[0].id
 
     async def _stats_targets(self) -> list[StatsTarget]:
         return [StatsTarget(namespace=p.namespace, pod=p.name, pod_uid=p.uid, container=c.name, container_id=c.id)
                 for p in self.pleg.pods.values() for c in p.containers if c.state == STATE_RUNNING]
+
+
+def log_container_id(pod_name: str, container: str, attempts: Sequence[RuntimeContainer], status: Mapping[str, Any],
+                     previous: bool) -> str:
+    """Which attempt of ``container`` ``kubectl logs [--previous]`` reads (``attempts`` newest first), as the kubelet's
+    ``validateContainerLogStatus``: ``--previous`` is the container of the status's ``lastState.terminated`` — while a
+    crash-looping container waits in back-off that is its newest attempt, not the one before it."""
+    if previous:
+        statuses = [*status.get("initContainerStatuses", ()), *status.get("containerStatuses", ())]
+        mine: Mapping[str, Any] = next((s for s in statuses if s.get("name") == container), {})
+        last = (mine.get("lastState") or {}).get("terminated") or {}
+        last_id = str(last.get("containerID") or "").partition("://")[2]
+        for attempt in attempts:
+            if attempt.id == last_id:
+                return attempt.id
+        dead = attempts[1:]  # no status written yet: the attempt before the newest
+        if not dead:
+            raise LookupError(f'previous terminated container "{container}" in pod "{pod_name}" not found')
+        return dead[0].id
+    if not attempts:
+        raise LookupError(f'container "{container}" in pod "{pod_name}" is waiting to start: ContainerCreating')
+    return attempts[0].id
 
 
 def only_status_changed(old: Object, new: Object) -> bool:

@@ -77,5 +77,9 @@ class StatusManager:
             await self.client.delete("pods", meta["name"], meta.get("namespace", "default"),
                                      grace_period_seconds=0, preconditions={"uid": meta["uid"]})
 
+    def last_sent(self, uid: str) -> Object | None:
+        """The status this kubelet last wrote (or found already written) for pod ``uid``."""
+        return self._sent.get(uid)
+
     def forget(self, uid: str) -> None:
         self._sent.pop(uid, None)

@@ -297,3 +297,27 @@ class StatsResponse(_message.Message):
     PODS_FIELD_NUMBER: _ClassVar[int]
     pods: _containers.RepeatedCompositeFieldContainer[PodStats]
     def __init__(self, pods: _Optional[_Iterable[_Union[PodStats, _Mapping]]] = ...) -> None: ...
+
+class PortForwardStart(_message.Message):
+    __slots__ = ("namespace", "pod", "uid", "port")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    POD_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    pod: str
+    uid: str
+    port: int
+    def __init__(self, namespace: _Optional[str] = ..., pod: _Optional[str] = ..., uid: _Optional[str] = ..., port: _Optional[int] = ...) -> None: ...
+
+class PortForwardFrame(_message.Message):
+    __slots__ = ("start", "data", "close", "error")
+    START_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    start: PortForwardStart
+    data: bytes
+    close: bool
+    error: str
+    def __init__(self, start: _Optional[_Union[PortForwardStart, _Mapping]] = ..., data: _Optional[bytes] = ..., close: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...

@@ -460,6 +460,16 @@ class KubeletStub:
                 request_serializer=proto_dot_kubeling__pb2.ExecFrame.SerializeToString,
                 response_deserializer=proto_dot_kubeling__pb2.ExecFrame.FromString,
                 _registered_method=True)
+        self.Attach = channel.stream_stream(
+                '/kubeling.v1.Kubelet/Attach',
+                request_serializer=proto_dot_kubeling__pb2.ExecFrame.SerializeToString,
+                response_deserializer=proto_dot_kubeling__pb2.ExecFrame.FromString,
+                _registered_method=True)
+        self.PortForward = channel.stream_stream(
+                '/kubeling.v1.Kubelet/PortForward',
+                request_serializer=proto_dot_kubeling__pb2.PortForwardFrame.SerializeToString,
+                response_deserializer=proto_dot_kubeling__pb2.PortForwardFrame.FromString,
+                _registered_method=True)
         self.Stats = channel.unary_unary(
                 '/kubeling.v1.Kubelet/Stats',
                 request_serializer=proto_dot_kubeling__pb2.StatsRequest.SerializeToString,
@@ -477,6 +487,20 @@ class KubeletServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Exec(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Attach(self, request_iterator, context):
+        """Attach to the running container's own stdio (`kubectl attach`): the same frames as Exec, `start.command` empty.
+        The stream ends with `exit` (code 0) when the container's output ends.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PortForward(self, request_iterator, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -500,6 +524,16 @@ def add_KubeletServicer_to_server(servicer, server):
                     servicer.Exec,
                     request_deserializer=proto_dot_kubeling__pb2.ExecFrame.FromString,
                     response_serializer=proto_dot_kubeling__pb2.ExecFrame.SerializeToString,
+            ),
+            'Attach': grpc.stream_stream_rpc_method_handler(
+                    servicer.Attach,
+                    request_deserializer=proto_dot_kubeling__pb2.ExecFrame.FromString,
+                    response_serializer=proto_dot_kubeling__pb2.ExecFrame.SerializeToString,
+            ),
+            'PortForward': grpc.stream_stream_rpc_method_handler(
+                    servicer.PortForward,
+                    request_deserializer=proto_dot_kubeling__pb2.PortForwardFrame.FromString,
+                    response_serializer=proto_dot_kubeling__pb2.PortForwardFrame.SerializeToString,
             ),
             'Stats': grpc.unary_unary_rpc_method_handler(
                     servicer.Stats,
@@ -561,6 +595,60 @@ class Kubelet:
             '/kubeling.v1.Kubelet/Exec',
             proto_dot_kubeling__pb2.ExecFrame.SerializeToString,
             proto_dot_kubeling__pb2.ExecFrame.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Attach(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/kubeling.v1.Kubelet/Attach',
+            proto_dot_kubeling__pb2.ExecFrame.SerializeToString,
+            proto_dot_kubeling__pb2.ExecFrame.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PortForward(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/kubeling.v1.Kubelet/PortForward',
+            proto_dot_kubeling__pb2.PortForwardFrame.SerializeToString,
+            proto_dot_kubeling__pb2.PortForwardFrame.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,4 +1,5 @@
-"""`pods/log` and `pods/exec`: the HTTP API relays them to the pod's kubelet (service ``Kubelet``, gRPC).
+"""`pods/log`, `pods/exec`, `pods/attach` and `pods/portforward`: the HTTP API relays them to the pod's kubelet
+(service ``Kubelet``, gRPC).
 
 - `GET .../pods/{name}/log` (container, follow, tailLines, sinceSeconds, sinceTime, timestamps, previous,
   limitBytes) answers `text/plain`, chunked, streamed as the kubelet sends it.
@@ -6,14 +7,21 @@
   speaking Kubernetes' remotecommand channel protocols `v5.channel.k8s.io` and `v4.channel.k8s.io`: every binary
   message is one channel byte + data; 0 stdin, 1 stdout, 2 stderr, 3 error (a `Status` JSON: Success, or Failure
   with reason NonZeroExitCode and cause ExitCode, which is how kubectl learns the exit code), 4 resize
-  (`{"Width":..,"Height":..}`), and in v5 255 close (data[0] = the channel closed: stdin EOF). SPDY is not served:
-  an SPDY upgrade gets a 400 Status saying so.
-- `pods/attach` and `pods/portforward` are answered 400 (not supported).
+  (`{"Width":..,"Height":..}`), and in v5 255 close (data[0] = the channel closed: stdin EOF). SPDY is not served
+  for exec and attach (kubectl uses websockets since 1.30): an SPDY upgrade gets a 400 Status saying so.
+- `GET|POST .../pods/{name}/attach` (container, stdin, stdout, stderr, tty): the same channels, relayed to the
+  kubelet's Attach (the container's own stdio); the error channel says Success when the container's output ends.
+- `GET|POST .../pods/{name}/portforward`: a websocket with subprotocol `SPDY/3.1+portforward.k8s.io` (kubectl:
+  SPDY/3.1 tunnelled in binary messages), `v4.channel.k8s.io` (the Python client, `ports` query), or a raw
+  `Upgrade: SPDY/3.1` connection (kubectl before 1.30, or with KUBECTL_PORT_FORWARD_WEBSOCKETS=false); each
+  forwarded connection is one kubelet PortForward call. See :mod:`apiserver.http_api.port_forward` and
+  :mod:`apiserver.http_api.port_forward_spdy`.
 
 Checks before anything is relayed, as kube-apiserver does them: the container (defaulted when the pod has only
 one; `a container name must be specified for pod p, choose one of: [a b]`, `container x is not valid for pod p`),
 the pod has a node (`pod p does not have a host assigned`), the Node names a kubelet endpoint. Once a websocket is
-open, failures (kubelet unreachable, container gone) are written to the error channel as a Failure Status.
+open, failures (kubelet unreachable, container gone) are written to the error channel as a Failure Status. A
+port-forward dials the kubelet before it upgrades, so an unreachable kubelet is an error response kubectl prints.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from apimachinery import errors
+from apiserver.http_api.port_forward import channel_port_forward, query_ports
+from apiserver.http_api.port_forward_spdy import TUNNEL_PROTOCOL, serve_spdy_upgrade, serve_spdy_websocket
 from apiserver.http_api.responses import guarded, query_bool, query_int
 from apiserver.kubelet_client import KubeletClients, kubelet_address, kubelet_error
 from apiserver.registry.store import Registry
@@ -123,6 +133,17 @@ def exec_start(request: web.Request, pod: Object) -> pb.ExecStart:
     return start
 
 
+def attach_start(request: web.Request, pod: Object) -> pb.ExecStart:
+    meta = pod["metadata"]
+    start = pb.ExecStart(namespace=meta.get("namespace", ""), pod=meta["name"],
+                         container=pick_container(pod, request.query.get("container", "")),
+                         stdin=query_bool(request, "stdin"), stdout=query_bool(request, "stdout"),
+                         stderr=query_bool(request, "stderr"), tty=query_bool(request, "tty"))
+    if not (start.stdin or start.stdout or start.stderr):
+        raise errors.bad_request("you must specify at least 1 of stdin, stdout, stderr")
+    return start
+
+
 def exit_status(code: int, command: list[str]) -> Object:
     """What the error channel carries when the command has ended (remotecommand's v4 error protocol)."""
     status: Object = {"kind": "Status", "apiVersion": "v1", "metadata": {}}
@@ -175,34 +196,68 @@ class PodProxy:
 
     async def exec(self, request: web.Request) -> web.StreamResponse:
         pod = await self._pod(request)
-        start = exec_start(request, pod)
+        return await self._stream(request, exec_start(request, pod), pod, "exec")
+
+    async def attach(self, request: web.Request) -> web.StreamResponse:
+        pod = await self._pod(request)
+        return await self._stream(request, attach_start(request, pod), pod, "attach")
+
+    async def _stream(self, request: web.Request, start: pb.ExecStart, pod: Object, verb: str) -> web.StreamResponse:
         node, address = await self._kubelet(pod)
         ws = web.WebSocketResponse(protocols=(PROTOCOL_V5, PROTOCOL_V4), max_msg_size=0)
         ready = ws.can_prepare(request)
         if not ready.ok or ready.protocol is None:
-            raise errors.bad_request("exec needs a websocket upgrade with subprotocol v5.channel.k8s.io or "
+            raise errors.bad_request(f"{verb} needs a websocket upgrade with subprotocol v5.channel.k8s.io or "
                                      "v4.channel.k8s.io (kubeling does not serve SPDY)")
         await ws.prepare(request)
         try:
-            await ExecBridge(ws, start, self.clients, node, address).run()
+            await ExecBridge(ws, start, self.clients, node, address, attach=verb == "attach").run()
         finally:
             await ws.close()
         return ws
 
-    async def unsupported(self, request: web.Request) -> web.Response:
-        sub = request.path.rstrip("/").rsplit("/", 1)[-1]
-        raise errors.bad_request(f"pods/{sub} is not supported by kubeling")
+    async def port_forward(self, request: web.Request) -> web.StreamResponse:
+        pod = await self._pod(request)
+        node, address = await self._kubelet(pod)
+        meta = pod["metadata"]
+        await self.clients.connect(address, node)  # an unreachable kubelet fails the request, before any upgrade
+
+        async def open_call(port: int) -> Any:
+            return await self.clients.port_forward(address, node, pb.PortForwardStart(
+                namespace=meta.get("namespace", ""), pod=meta["name"], uid=meta.get("uid", ""), port=port))
+
+        def describe(error: grpc.aio.AioRpcError) -> str:
+            return kubelet_error(error, node, address).message
+
+        ws = web.WebSocketResponse(protocols=(TUNNEL_PROTOCOL, PROTOCOL_V4), max_msg_size=0)
+        ready = ws.can_prepare(request)
+        if not ready.ok:
+            if request.headers.get("Upgrade", "").lower() == "spdy/3.1":
+                return await serve_spdy_upgrade(request, open_call, describe)
+            raise errors.bad_request("port-forward needs a websocket upgrade (subprotocol SPDY/3.1+portforward.k8s.io "
+                                     "or v4.channel.k8s.io) or an SPDY/3.1 upgrade")
+        ports = query_ports(request) if ready.protocol != TUNNEL_PROTOCOL else []
+        await ws.prepare(request)
+        try:
+            if ready.protocol == TUNNEL_PROTOCOL:
+                await serve_spdy_websocket(ws, open_call, describe)
+            else:
+                await channel_port_forward(ws, ports, open_call, describe)
+        finally:
+            await ws.close()
+        return ws
 
     async def close(self, app: web.Application) -> None:
         await self.clients.close()
 
 
 class ExecBridge:
-    """One exec: the websocket's channels ↔ the kubelet's Exec stream."""
+    """One exec (or attach): the websocket's channels ↔ the kubelet's Exec (or Attach) stream."""
 
     def __init__(self, ws: web.WebSocketResponse, start: pb.ExecStart, clients: KubeletClients, node: str,
-                 address: str) -> None:
+                 address: str, attach: bool = False) -> None:
         self.ws, self.start, self.clients, self.node, self.address = ws, start, clients, node, address
+        self.attach = attach
         self.client_gone = False
 
     async def send(self, channel: int, data: bytes) -> None:
@@ -211,7 +266,7 @@ class ExecBridge:
     async def run(self) -> None:
         try:
             stub = await self.clients.connect(self.address, self.node)
-            call = stub.Exec()
+            call = stub.Attach() if self.attach else stub.Exec()
             await call.write(pb.ExecFrame(start=self.start))
             relay = asyncio.create_task(self.relay_input(call), name="exec-input")
             try:
@@ -221,7 +276,8 @@ class ExecBridge:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await relay
             if code is None:
-                log.info("exec %s in pod %s: the client went away", list(self.start.command), self.start.pod)
+                log.info("%s %s in pod %s: the client went away", "attach" if self.attach else "exec",
+                         list(self.start.command), self.start.pod)
                 return
             await self.send(ERROR, orjson.dumps(exit_status(code, list(self.start.command))))
         except grpc.aio.AioRpcError as e:
@@ -269,9 +325,9 @@ def add_pod_proxy_routes(app: web.Application, registry: Registry) -> PodProxy:
     """Register before the generic `/api/{tail}` route, so these paths reach the proxy."""
     proxy = PodProxy(registry)
     app.router.add_get(POD_PATH + "/log", guarded(proxy.logs))
-    app.router.add_route("GET", POD_PATH + "/exec", guarded(proxy.exec))
-    app.router.add_route("POST", POD_PATH + "/exec", guarded(proxy.exec))
-    for sub in ("attach", "portforward"):
-        app.router.add_route("*", f"{POD_PATH}/{sub}", guarded(proxy.unsupported))
+    for method in ("GET", "POST"):
+        app.router.add_route(method, POD_PATH + "/exec", guarded(proxy.exec))
+        app.router.add_route(method, POD_PATH + "/attach", guarded(proxy.attach))
+        app.router.add_route(method, POD_PATH + "/portforward", guarded(proxy.port_forward))
     app.on_cleanup.append(proxy.close)
     return proxy

@@ -23,6 +23,7 @@ import docker
 import docker.errors
 from docker.types import LogConfig
 
+from kubelet.runtime.docker_attach import attach_session
 from kubelet.runtime.docker_convert import (
     CONTAINER_TYPE_SANDBOX,
     docker_name,
@@ -38,6 +39,7 @@ from kubelet.runtime.docker_network import (
     network_subnet_blocking,
     remove_network_blocking,
 )
+from kubelet.runtime.docker_port_forward import port_forward
 from kubelet.runtime.image_ref import with_default_tag
 from kubelet.runtime.interface import (
     LABEL_CONTAINER_NAME,
@@ -344,7 +346,7 @@ class DockerRuntime:
                 raise RuntimeError_(_explain(err)) from err
         self._inspect_cache.pop(container_id, None)
 
-    # ---- exec, logs, stats --------------------------------------------------------------------------------
+    # ---- exec, attach, port-forward, logs, stats ---------------------------------------------------------
 
     async def exec_sync(self, container_id: str, command: list[str], timeout: float) -> ExecResult:
         """Exit code 124 and a note appended to the output when ``timeout`` passes (the interface's contract)."""
@@ -358,15 +360,14 @@ class DockerRuntime:
         hijack = await self._run(start)
         return DockerExecSession(hijack, self._executor)
 
-    def logs(
-        self,
-        container_id: str,
-        *,
-        follow: bool = False,
-        tail_lines: int | None = None,
-        since_seconds: int | None = None,
-        timestamps: bool = False,
-    ) -> AsyncIterator[bytes]:
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> ExecSession:
+        return await attach_session(self.api, self._executor, container_id, stdin, tty)
+
+    async def port_forward(self, sandbox_id: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await port_forward(self.api, self._executor, self.network, sandbox_id, port)
+
+    def logs(self, container_id: str, *, follow: bool = False, tail_lines: int | None = None,
+             since_seconds: int | None = None, timestamps: bool = False) -> AsyncIterator[bytes]:
         holder: list[Any] = []
 
         def open_stream() -> Any:

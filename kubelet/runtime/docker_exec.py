@@ -31,19 +31,13 @@ TIMEOUT_EXIT_CODE = 124  # what `timeout(1)` returns; the prober treats any non-
 _END = object()
 
 
-class HijackedExec:
-    """One started exec: a buffered reader for output, the socket for stdin (blocking calls, use in threads)."""
+class HijackedStream:
+    """A hijacked Docker connection (exec start, container attach): a buffered reader for output, the socket for
+    stdin (blocking calls, use in threads)."""
 
-    def __init__(self, api: docker.APIClient, exec_id: str, tty: bool) -> None:
+    def __init__(self, api: docker.APIClient, res: Any, tty: bool) -> None:
         self.api = api
-        self.exec_id = exec_id
         self.tty = tty
-        res = api._post_json(
-            api._url("/exec/{0}/start", exec_id),
-            headers={"Connection": "Upgrade", "Upgrade": "tcp"},
-            data={"Tty": tty, "Detach": False},
-            stream=True,
-        )
         try:
             api._raise_for_status(res)
         except docker.errors.NotFound as err:
@@ -81,6 +75,35 @@ class HijackedExec:
             self.sock.shutdown(socket.SHUT_WR)
 
     def exit_code(self, wait: float = 2.0) -> int:
+        """What the stream ended with; a plain stream (an attach) has no exit code of its own: 0."""
+        return 0
+
+    def resize(self, width: int, height: int) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self._response.close()
+
+
+class HijackedExec(HijackedStream):
+    """One started exec."""
+
+    def __init__(self, api: docker.APIClient, exec_id: str, tty: bool) -> None:
+        self.exec_id = exec_id
+        res = api._post_json(
+            api._url("/exec/{0}/start", exec_id),
+            headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+            data={"Tty": tty, "Detach": False},
+            stream=True,
+        )
+        super().__init__(api, res, tty)
+
+    def resize(self, width: int, height: int) -> None:
+        self.api.exec_resize(self.exec_id, height=height, width=width)
+
+    def exit_code(self, wait: float = 2.0) -> int:
         """The exec's exit code (it may take Docker a moment after EOF to record it)."""
         deadline = time.monotonic() + wait
         while True:
@@ -89,11 +112,6 @@ class HijackedExec:
                 code = info.get("ExitCode")
                 return int(code) if code is not None else -1
             time.sleep(0.01)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        self._response.close()
 
 
 def create_exec(api: docker.APIClient, container_id: str, command: list[str], stdin: bool, tty: bool) -> str:
@@ -196,9 +214,9 @@ def pump(
 
 
 class DockerExecSession:
-    """An interactive exec (kubectl exec -it): implements interface.ExecSession."""
+    """An interactive exec (kubectl exec -it) or attach: implements interface.ExecSession."""
 
-    def __init__(self, hijack: HijackedExec, executor: Any) -> None:
+    def __init__(self, hijack: HijackedStream, executor: Any) -> None:
         self._hijack = hijack
         self._executor = executor
         self._ended = asyncio.get_running_loop().create_future()
@@ -224,7 +242,7 @@ class DockerExecSession:
 
     async def resize(self, width: int, height: int) -> None:
         try:
-            await self._run(lambda: self._hijack.api.exec_resize(self._hijack.exec_id, height=height, width=width))
+            await self._run(self._hijack.resize, width, height)
         except docker.errors.APIError as err:
             raise RuntimeError_(err.explanation or str(err)) from err
 

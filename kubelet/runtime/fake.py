@@ -8,7 +8,12 @@ container runs until told otherwise. What a container does is driven by pod anno
 * ``fake.kubeling.io/exit-after.<c>``: the container exits this many seconds after it started;
 * ``fake.kubeling.io/exit-code.<c>``: ...with this exit code (default 0);
 * ``fake.kubeling.io/oom.<c>``: "true": when it exits, it was OOM-killed (exit code 137);
-* probe outcomes: see :class:`kubelet.probes.AnnotationProbeRunner` (``fake.kubeling.io/probe.<kind>.<c>``).
+* probe outcomes: see :class:`kubelet.probes.AnnotationProbeRunner` (``fake.kubeling.io/probe.<kind>.<c>``);
+* ``fake.kubeling.io/listen``: ports ("8080,9090") on which the pod "listens": ``kubectl port-forward`` to one of them
+  reaches an in-process echo server; any other port is refused.
+
+``kubectl attach`` to a running fake container prints one line, then echoes stdin (when attached with stdin) until
+it is closed.
 
 Images whose repository starts with ``fake.invalid/`` fail to pull (to exercise ErrImagePull / ImagePullBackOff);
 every other image is "present". Each fake container costs a few hundred bytes, so one process holds many nodes.
@@ -17,7 +22,9 @@ every other image is "present". Each fake container costs a few hundred bytes, s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -34,6 +41,7 @@ from kubelet.runtime.interface import (
     ImagePullError,
     NotFoundError,
     RuntimeContainer,
+    RuntimeError_,
     RuntimePod,
     RuntimeSandbox,
     SandboxConfig,
@@ -70,6 +78,52 @@ class _Sandbox:
     record: RuntimeSandbox
     node: str
     containers: list[str] = field(default_factory=list)
+    listen: frozenset[int] = frozenset()
+
+
+def _ports(text: str) -> frozenset[int]:
+    return frozenset(int(p) for p in text.replace(" ", "").split(",") if p.isdigit())
+
+
+class FakeAttachSession:
+    """An attach to a fake container: one greeting line, then stdin echoed back until it is closed."""
+
+    def __init__(self, name: str, stdin: bool) -> None:
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.queue.put_nowait(f"attached to fake container {name}\n".encode())
+        if not stdin:
+            self.queue.put_nowait(None)
+
+    async def write(self, data: bytes) -> None:
+        await self.queue.put(data)
+
+    async def close_stdin(self) -> None:
+        await self.queue.put(None)
+
+    async def resize(self, width: int, height: int) -> None:
+        return None
+
+    async def output(self) -> AsyncIterator[tuple[int, bytes]]:
+        while (data := await self.queue.get()) is not None:
+            yield 1, data
+
+    async def wait(self) -> int:
+        return 0
+
+
+async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """The fake pod's listener: every byte back, then a half-close when the client half-closes."""
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+        await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
 
 
 class FakeRuntime:
@@ -85,6 +139,7 @@ class FakeRuntime:
         self.sandboxes: dict[str, _Sandbox] = {}
         self.containers: dict[str, _Container] = {}
         self.pulled: list[str] = []
+        self._echoes: set[asyncio.Task[None]] = set()  # the fake pods' port-forward listeners
 
     def _new_id(self) -> str:
         return f"{next(self._ids):064x}"
@@ -115,7 +170,8 @@ class FakeRuntime:
         record = RuntimeSandbox(id=self._new_id(), pod_uid=config.pod_uid, namespace=config.namespace,
                                 name=config.name, ready=True, ip=config.ip or self._new_ip(),
                                 created_at=self.clock())
-        self.sandboxes[record.id] = _Sandbox(record, config.node_name)
+        listen = _ports(config.annotations.get(f"{ANNOTATION_PREFIX}listen", ""))
+        self.sandboxes[record.id] = _Sandbox(record, config.node_name, listen=listen)
         return record
 
     async def stop_sandbox(self, sandbox_id: str) -> None:
@@ -194,6 +250,25 @@ class FakeRuntime:
     async def exec_session(self, container_id: str, command: list[str], *, stdin: bool, tty: bool) -> ExecSession:
         raise NotImplementedError("exec is not available on a hollow node (fake runtime)")
 
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> ExecSession:
+        rec = self._get(container_id).current(self.clock())
+        if rec.state != STATE_RUNNING:
+            raise RuntimeError_(f"container {container_id} is not running")
+        return FakeAttachSession(rec.name, stdin)
+
+    async def port_forward(self, sandbox_id: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        sandbox = self.sandboxes.get(sandbox_id)
+        if sandbox is None:
+            raise NotFoundError(f"sandbox {sandbox_id} not found")
+        if port not in sandbox.listen:
+            raise RuntimeError_(f'failed to connect to localhost:{port} inside namespace "{sandbox_id}": '
+                                f"connection refused")
+        ours, theirs = socket.socketpair()
+        echo = asyncio.create_task(_echo(*await asyncio.open_connection(sock=theirs)), name=f"fake-echo-{port}")
+        self._echoes.add(echo)
+        echo.add_done_callback(self._echoes.discard)
+        return await asyncio.open_connection(sock=ours)
+
     async def logs(self, container_id: str, *, follow: bool = False, tail_lines: int | None = None,
                    since_seconds: int | None = None, timestamps: bool = False) -> AsyncIterator[bytes]:
         rec = self._get(container_id).record
@@ -205,7 +280,10 @@ class FakeRuntime:
                               memory_usage_bytes=0, memory_working_set_bytes=0, timestamp=self.clock())
 
     async def close(self) -> None:
-        return None
+        for echo in list(self._echoes):
+            echo.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await echo
 
 
 def _newest_first(pod: RuntimePod) -> RuntimePod:

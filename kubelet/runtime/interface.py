@@ -11,6 +11,7 @@ running by listing the runtime: the runtime, not the kubelet's memory, is the so
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -252,6 +253,18 @@ class Runtime(Protocol):
     async def exec_session(
         self, container_id: str, command: list[str], *, stdin: bool, tty: bool
     ) -> ExecSession: ...
+
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> ExecSession:
+        """The running container's own stdio (``kubectl attach``): its output from now on, stdin when the container
+        keeps it open; ``wait()`` answers 0 once the output has ended (the container exited or detached us).
+        Raises NotFoundError or RuntimeError_ (e.g. the container is not running)."""
+        ...
+
+    async def port_forward(self, sandbox_id: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A TCP connection to ``port`` on localhost inside the sandbox's network namespace (``kubectl
+        port-forward``). Raises NotFoundError for an unknown sandbox, RuntimeError_ with the reason when the
+        connection fails (``connection refused``)."""
+        ...
 
     def logs(
         self,

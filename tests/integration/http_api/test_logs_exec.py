@@ -177,10 +177,11 @@ async def test_python_client_reads_pod_logs(kubeconfig: Path, kubelet: StubRunti
         assert limited == "from"
 
 
-async def test_discovery_lists_pods_log_and_exec(kubeconfig: Path, apiserver) -> None:
+async def test_discovery_lists_pods_log_exec_attach_and_portforward(kubeconfig: Path, apiserver) -> None:
     resources = json.loads(await ok(kubeconfig, "get", "--raw", "/api/v1"))["resources"]
     names = {r["name"]: r["verbs"] for r in resources}
     assert names["pods/log"] == ["get"] and set(names["pods/exec"]) == {"create", "get"}
+    assert set(names["pods/attach"]) == set(names["pods/portforward"]) == {"create", "get"}
 
 
 async def ws_exec(apiserver, protocol: str, command: list[str], sends: list[bytes],
