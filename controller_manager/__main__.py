@@ -89,7 +89,17 @@ async def run_controllers(client: Client, names: list[str], options: dict[str, A
     """Build every controller, start the shared informers, then run the controllers until cancelled."""
     informers = SharedInformerFactory(client)
     recorder = EventRecorder(client, "controller-manager")
-    ctx = ControllerContext(client=client, informers=informers, recorder=recorder, options=options)
+    recorders = {recorder.component: recorder}
+
+    def recorder_for(source: str) -> EventRecorder:
+        """One recorder per event source, as each Kubernetes controller has ("deployment-controller", ...)."""
+        if source not in recorders:
+            recorders[source] = EventRecorder(client, source)
+            recorders[source].start()
+        return recorders[source]
+
+    ctx = ControllerContext(client=client, informers=informers, recorder=recorder, options=options,
+                            recorders=recorder_for)
     controllers: list[Controller] = [load_controller(CONTROLLERS[name], ctx) for name in names]
     recorder.start()
     informers.start()
@@ -99,7 +109,8 @@ async def run_controllers(client: Client, names: list[str], options: dict[str, A
         await asyncio.gather(*(controller.run() for controller in controllers))
     finally:
         await informers.stop()
-        await recorder.stop()
+        for each in recorders.values():
+            await each.stop()
 
 
 async def run(args: argparse.Namespace) -> None:

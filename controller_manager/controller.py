@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,9 +37,16 @@ class ControllerContext:
     informers: SharedInformerFactory
     recorder: EventRecorder
     options: Mapping[str, Any] = field(default_factory=dict)  # timing flags by name, e.g. "node_monitor_grace_period"
+    # A recorder whose events name another source component; None: every controller shares ``recorder``.
+    recorders: Callable[[str], EventRecorder] | None = None
 
     def option(self, name: str, default: Any) -> Any:
         return self.options.get(name, default)
+
+    def recorder_for(self, source: str) -> EventRecorder:
+        """The recorder for events from ``source`` (Kubernetes' ``source.component``, e.g. "deployment-controller":
+        what ``kubectl describe`` shows under From)."""
+        return self.recorders(source) if self.recorders is not None and source else self.recorder
 
 
 class Controller:
@@ -47,12 +54,13 @@ class Controller:
     ``reconcile``; their ``__init__`` takes informers from ``ctx.informers`` and registers handlers."""
 
     name = "controller"
+    event_source = ""  # the component its Events name, as in Kubernetes; "" the controller-manager's shared one
     workers = 5
 
     def __init__(self, ctx: ControllerContext) -> None:
         self.ctx = ctx
         self.client = ctx.client
-        self.recorder = ctx.recorder
+        self.recorder = ctx.recorder_for(self.event_source)
         self.queue: WorkQueue[str] = WorkQueue(self.name)
 
     def enqueue(self, obj: Mapping[str, Any]) -> None:

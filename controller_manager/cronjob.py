@@ -67,6 +67,7 @@ def rfc1123z(seconds: float) -> str:
 
 class CronJobController(Controller):
     name = "cronjob"
+    event_source = "cronjob-controller"
 
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)

@@ -69,6 +69,7 @@ class _Expectations:
 
 class DaemonSetController(Controller):
     name = "daemonset"
+    event_source = "daemonset-controller"
 
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)

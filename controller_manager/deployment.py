@@ -45,6 +45,7 @@ Object = dict[str, Any]
 
 class DeploymentController(Controller):
     name = "deployment"
+    event_source = "deployment-controller"
 
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)

@@ -35,6 +35,7 @@ Object = dict[str, Any]
 
 class EndpointsController(Controller):
     name = "endpoints"
+    event_source = "endpoint-controller"
 
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)

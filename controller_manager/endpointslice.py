@@ -100,6 +100,7 @@ def _rv(obj: Object) -> int | None:
 
 class EndpointSliceController(Controller):
     name = "endpointslice"
+    event_source = "endpoint-slice-controller"
 
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)

@@ -64,6 +64,7 @@ def gc_resources(types: list[ResourceType]) -> list[ResourceType]:
 
 class GarbageCollector(Controller):
     name = "garbage-collector-controller"
+    event_source = "garbage-collector-controller"
     workers = 20  # Kubernetes: --concurrent-gc-syncs
 
     def __init__(self, ctx: ControllerContext) -> None:

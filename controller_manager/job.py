@@ -79,6 +79,7 @@ def job_owner_index(pod: Object) -> list[str]:
 
 class JobController(Controller):
     name = "job"
+    event_source = "job-controller"
 
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)

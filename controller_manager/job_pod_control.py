@@ -79,7 +79,7 @@ class JobPodControl:
     def __init__(self, ctx: ControllerContext, expectations: ControllerExpectations,
                  finalizers: FinalizerExpectations) -> None:
         self.client: Client = ctx.client
-        self.recorder = ctx.recorder
+        self.recorder = ctx.recorder_for("job-controller")
         self.expectations = expectations
         self.finalizers = finalizers
 

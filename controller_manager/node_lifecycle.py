@@ -71,6 +71,7 @@ LEASE_NAMESPACE = "kube-node-lease"
 
 class NodeLifecycleController(Controller):
     name = "node-lifecycle-controller"
+    event_source = "node-controller"
 
     def __init__(self, ctx: ControllerContext, clock: Callable[[], float] = time.time) -> None:
         super().__init__(ctx)

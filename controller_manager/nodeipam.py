@@ -55,6 +55,7 @@ def next_free_subnet(subnets: Iterable[Network], taken: set[str]) -> str | None:
 
 class NodeIpamController(Controller):
     name = "nodeipam-controller"
+    event_source = "cidrAllocator"
     workers = 1
 
     def __init__(self, ctx: ControllerContext) -> None:

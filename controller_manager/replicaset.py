@@ -43,6 +43,7 @@ BURST_REPLICAS = 500  # Kubernetes' BurstReplicas
 
 class ReplicaSetController(Controller):
     name = "replicaset"
+    event_source = "replicaset-controller"
 
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)

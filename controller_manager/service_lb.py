@@ -45,6 +45,7 @@ def desired_ingress(service: Object, nodes: Iterable[Object]) -> list[Object]:
 
 class ServiceLBController(Controller):
     name = "service-lb-controller"
+    event_source = "service-controller"
 
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)

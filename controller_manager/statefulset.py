@@ -46,6 +46,7 @@ REVISIONS = "controllerrevisions.apps"
 
 class StatefulSetController(Controller):
     name = "statefulset"
+    event_source = "statefulset-controller"
 
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)

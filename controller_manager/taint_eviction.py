@@ -102,6 +102,7 @@ def disruption_condition(now: float) -> Object:
 
 class TaintEvictionController(Controller):
     name = "taint-eviction-controller"
+    event_source = "taint-eviction-controller"
 
     def __init__(self, ctx: ControllerContext, clock: Callable[[], float] = time.time) -> None:
         super().__init__(ctx)

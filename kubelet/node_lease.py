@@ -15,8 +15,9 @@ Modelled on ``pkg/kubelet/kubelet_node_status.go`` (``registerWithAPIServer``, `
     observation and the Node as the apiserver has it, and written with ``update_status`` only if it
     changed (heartbeat times aside) or ``status_report_frequency`` (5 min) passed since the last write.
     Each condition whose status changed is recorded as an Event (NodeReady, NodeHasSufficientMemory, ...)
-    when a ``recorder`` is given. The Node is registered without conditions (Kubernetes' initialNode): the
-    first sync adds them.
+    when a ``recorder`` is given, and so is a change of ``spec.unschedulable`` (NodeNotSchedulable after a
+    cordon, NodeSchedulable after an uncordon). The Node is registered without conditions (Kubernetes'
+    initialNode): the first sync adds them.
     ``request_status_update()`` runs a sync at once. A Node found deleted is registered again (the real
     kubelet would need a restart).
 - Any failure (apiserver down, timeouts, conflicts) is logged and retried with backoff (200 ms doubling to
@@ -88,6 +89,7 @@ class NodeAgent:
         self.lease_renewals = 0  # successful lease creates/updates
         self._lease: Object | None = None
         self._last_report = float("-inf")  # loop time of the last status write
+        self._last_unschedulable = False  # Kubernetes' lastNodeUnschedulable: spec.unschedulable last seen
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
 
@@ -255,6 +257,7 @@ class NodeAgent:
     async def _try_update_status(self) -> bool:
         node = await self.client.get("nodes", self.name)
         self.node_uid = str(node["metadata"].get("uid", "")) or self.node_uid
+        self._record_schedulable(node)
         observation = await self.observe()
         old = node.get("status") or {}
         new = compute_node_status(self.config, observation, old, rfc3339(self.clock()))
@@ -267,6 +270,15 @@ class NodeAgent:
         for reason in condition_events(old, new):
             self._record(written, reason, f"Node {self.name} status is now: {reason}")
         return True
+
+    def _record_schedulable(self, node: Object) -> None:
+        """recordNodeSchedulableEvent: NodeNotSchedulable / NodeSchedulable when ``spec.unschedulable`` (kubectl
+        cordon / uncordon) changed since the last status sync."""
+        unschedulable = bool((node.get("spec") or {}).get("unschedulable"))
+        if unschedulable != self._last_unschedulable:
+            self._last_unschedulable = unschedulable
+            reason = "NodeNotSchedulable" if unschedulable else "NodeSchedulable"
+            self._record(node, reason, f"Node {self.name} status is now: {reason}")
 
     def _record(self, node: Object, reason: str, message: str) -> None:
         if self.recorder is not None:

@@ -11,6 +11,9 @@ different ranges, as in a real cluster.
   out whose sandbox is still being created. Nothing is kept on disk: a restarted kubelet reads the runtime's
   sandboxes, so it never hands out a live address; a sandbox the kubelet removes disappears from the listing, which
   is what releases its address.
+* An address the runtime refuses as already in use (a container this kubelet does not list holds it: another kubeling
+  cluster on the same Docker network, whose nodes are cut from the same cluster CIDR) is skipped for
+  ``TAKEN_ELSEWHERE_SECONDS``, so the next attempt takes another one instead of failing on it forever.
 * Until the Node has a podCIDR (the controller-manager may not have run yet), ``reserve`` yields None and the
   runtime picks an address itself, as before node IPAM; that is logged once.
 
@@ -23,13 +26,16 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
-from kubelet.runtime.interface import Runtime
+from kubelet.runtime.interface import Runtime, RuntimeError_
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
+ADDRESS_TAKEN = "address already in use"  # Docker's answer for a fixed IP another container holds
+TAKEN_ELSEWHERE_SECONDS = 600.0
 
 
 def usable_addresses(cidr: str) -> Iterable[str]:
@@ -65,6 +71,7 @@ class PodIPAM:
         self.network: str | None = None  # the runtime's pod network subnet, when it has one (Docker: the network's)
         self.disabled = False  # the podCIDR cannot be used on this network: the runtime picks addresses
         self._pending: set[str] = set()  # handed out, sandbox not created yet
+        self._taken_elsewhere: dict[str, float] = {}  # refused by the runtime as in use -> until when to skip it
         self._lock = asyncio.Lock()
         self._warned = False
 
@@ -88,7 +95,9 @@ class PodIPAM:
 
     async def in_use(self) -> set[str]:
         pods = await self.runtime.list_pods(self.node_name)
-        return {s.ip for pod in pods for s in pod.sandboxes if s.ip} | self._pending
+        now = time.monotonic()
+        self._taken_elsewhere = {ip: until for ip, until in self._taken_elsewhere.items() if until > now}
+        return {s.ip for pod in pods for s in pod.sandboxes if s.ip} | self._pending | set(self._taken_elsewhere)
 
     @contextlib.asynccontextmanager
     async def reserve(self, pod: Object) -> AsyncIterator[str | None]:
@@ -99,6 +108,12 @@ class PodIPAM:
         ip = await self._take()
         try:
             yield ip
+        except RuntimeError_ as e:
+            if ip is not None and ADDRESS_TAKEN in str(e).lower():
+                log.warning("node %s: pod address %s is held by a container this node does not own (another "
+                            "cluster on the network?); skipping it", self.node_name, ip)
+                self._taken_elsewhere[ip] = time.monotonic() + TAKEN_ELSEWHERE_SECONDS
+            raise
         finally:
             if ip is not None:
                 self._pending.discard(ip)

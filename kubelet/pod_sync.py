@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 Object = dict[str, Any]
 
 REQUEUE_WAITING = 1.0  # seconds: how soon to retry a container that could not start (image, config, mount errors)
+# A sandbox that could not be created: a failed sync, which Kubernetes' pod workers retry after backOffPeriod (10 s).
+REQUEUE_SANDBOX_FAILED = 10.0
 
 
 @dataclass
@@ -65,6 +67,7 @@ class PodSyncState:
 
     waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
     volume_paths: dict[str, Path] = field(default_factory=dict)
+    sandbox_failed: bool = False  # the last sync could not create the pod's sandbox: retry it soon
 
 
 def runtime_pod_status(runtime_pod: RuntimePod | None) -> RuntimePodStatus:
@@ -171,8 +174,10 @@ class PodSyncer:
         if actions.kill_pod:
             await self.kill_pod(pod, runtime_pod, reason="")
         sandbox = runtime_pod.sandbox if runtime_pod else None
+        state.sandbox_failed = False
         if actions.create_sandbox:
             sandbox = await self._create_sandbox(pod)
+            state.sandbox_failed = sandbox is None
             if sandbox is None:
                 return
         for name, reason in actions.containers_to_kill:
@@ -351,6 +356,8 @@ class PodSyncer:
 
     @staticmethod
     def _requeue_after(state: PodSyncState, actions: PodActions) -> float | None:
+        if state.sandbox_failed:
+            return REQUEUE_SANDBOX_FAILED
         if state.waiting:
             return REQUEUE_WAITING
         if actions.waiting:

@@ -6,101 +6,23 @@ the tests run in file order and the last one takes it down. ``kubeling down --pu
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import docker
 import pytest
 
+from tests.e2e.lab import ROOT, Lab, lab_cluster, pid_alive, ready, running_pods, wait_for
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
-KUBECTL = shutil.which("kubectl")
-ROOT = Path(__file__).resolve().parents[3]
 LABELS = ("io.kubeling.managed=true", "io.kubeling.node")
-
-
-@dataclass
-class Lab:
-    name: str
-    home: Path
-    env: dict[str, str]
-
-    @property
-    def state(self) -> Path:
-        return self.home / self.name
-
-    def kubeling(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "kubeling", *args, "--name", self.name], env=self.env,
-                                capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-        if check and result.returncode != 0:
-            raise AssertionError(f"kubeling {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n"
-                                 f"{result.stderr}")
-        return result
-
-    def kubectl(self, *args: str, stdin: str | None = None) -> str:
-        assert KUBECTL is not None
-        result = subprocess.run([KUBECTL, *args], env=self.env, capture_output=True, text=True, timeout=30,
-                                input=stdin)
-        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
-        return result.stdout
-
-    def get(self, *args: str) -> Any:
-        return json.loads(self.kubectl("get", *args, "-o", "json"))
-
-    def recorded(self) -> dict[str, Any]:
-        return json.loads((self.state / "cluster.json").read_text())
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def ready(node: dict[str, Any]) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
-
-
-def running_pods(lab: Lab, selector: str) -> list[dict[str, Any]]:
-    pods = lab.get("pods", "-l", selector)["items"]
-    return [p for p in pods if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient) -> Iterator[Lab]:
-    if KUBECTL is None:
-        pytest.skip("kubectl is not installed (Debian: apt-get install kubernetes-client)")
-    home = tmp_path_factory.mktemp("kubeling-home")
-    name = f"e2e-{uuid.uuid4().hex[:6]}"
-    env = {**os.environ, "KUBELING_HOME": str(home), "KUBECONFIG": str(home / name / "kubeconfig")}
-    lab = Lab(name, home, env)
-    try:
-        lab.kubeling("up", "--nodes", "2", "--fast-failover", "--timeout", "90")
+    with lab_cluster(tmp_path_factory, ("--nodes", "2", "--fast-failover")) as lab:
         yield lab
-    finally:
-        lab.kubeling("down", "--purge", check=False)
 
 
 def test_up_brings_every_node_ready_and_kubectl_works(lab: Lab) -> None:

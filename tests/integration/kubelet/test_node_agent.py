@@ -246,3 +246,36 @@ async def test_a_deleted_node_is_registered_again(client):
 async def _recreated(client: Client, old_uid: str) -> dict | None:
     node = await get_node(client)
     return node if node["metadata"]["uid"] != old_uid else None
+
+
+async def test_cordon_and_uncordon_are_recorded_as_node_events(client):
+    """kubectl cordon sets spec.unschedulable; the kubelet's next status sync records NodeNotSchedulable (and
+    NodeSchedulable after an uncordon), as Kubernetes' recordNodeSchedulableEvent."""
+    recorder = EventRecorder(client, "kubelet", "node-a")
+    recorder.start()
+
+    async def reasons() -> list[str]:
+        await recorder.flush()
+        events = (await client.list("events", "default"))["items"]
+        return [e["reason"] for e in sorted(events, key=lambda e: e["lastTimestamp"])
+                if e["reason"] in ("NodeNotSchedulable", "NodeSchedulable")]
+
+    agent = agent_for(client, Machine(), status_update_frequency=0.1, recorder=recorder)
+    try:
+        async with running(agent):
+            await eventually(lambda: _with_condition(client, "Ready", "True"))
+            assert await reasons() == [], "a schedulable node records nothing at start"
+            await client.patch("nodes", CONFIG.node_name, {"spec": {"unschedulable": True}})
+            await eventually(lambda: _has(reasons, ["NodeNotSchedulable"]))
+            await client.patch("nodes", CONFIG.node_name, {"spec": {"unschedulable": None}})
+            await eventually(lambda: _has(reasons, ["NodeNotSchedulable", "NodeSchedulable"]))
+    finally:
+        await recorder.stop()
+    events = (await client.list("events", "default"))["items"]
+    cordoned = next(e for e in events if e["reason"] == "NodeNotSchedulable")
+    assert cordoned["message"] == "Node node-a status is now: NodeNotSchedulable"
+    assert cordoned["involvedObject"]["kind"] == "Node" and cordoned["source"]["component"] == "kubelet"
+
+
+async def _has(reasons: Callable[[], Awaitable[list[str]]], want: list[str]) -> bool:
+    return await reasons() == want

@@ -78,3 +78,25 @@ def test_a_pod_cidr_outside_the_pod_network_is_not_used():
     assert cidr_fits("10.244.3.0/24", "10.244.0.0/16")
     assert not cidr_fits("10.244.3.0/24", "172.29.0.0/16")
     assert cidr_fits("10.244.3.0/24", None)
+
+
+async def test_an_address_the_runtime_finds_in_use_elsewhere_is_skipped_next_time() -> None:
+    """Another cluster on the same Docker network holds 10.244.7.2: the sandbox fails, the retry takes .3."""
+    from kubelet.runtime.interface import ContainerCreateError
+
+    allocator = ipam(FakeRuntime(), {"spec": {"podCIDR": "10.244.7.0/24"}})
+    try:
+        async with allocator.reserve(pod("a")) as ip:
+            assert ip == "10.244.7.2"
+            raise ContainerCreateError("failed to start pod sandbox: Address already in use")
+    except ContainerCreateError:
+        pass
+    async with allocator.reserve(pod("a")) as retry:
+        assert retry == "10.244.7.3"
+    try:  # any other failure does not blacklist the address
+        async with allocator.reserve(pod("b")) as ip:
+            raise ContainerCreateError("failed to start pod sandbox: no such image")
+    except ContainerCreateError:
+        pass
+    async with allocator.reserve(pod("b")) as again:
+        assert again == ip == "10.244.7.3"
