@@ -60,8 +60,11 @@ class Client:
     """CRUD, watch and bind against the apiserver's gRPC API at `target` ("host:port")."""
 
     def __init__(self, target: str, *, kinds: KindRegistry | None = None, timeout: float = 30.0,
-                 retry_timeout: float = 30.0) -> None:
+                 retry_timeout: float = 30.0, field_manager: str = "") -> None:
         self.target = target
+        # The manager this client's writes are recorded under in managedFields (Kubernetes: the
+        # component's name, e.g. kube-controller-manager); "" lets the apiserver use its default.
+        self.field_manager = field_manager
         self.kinds = kinds or default_registry()
         self.timeout = timeout
         self.retry_timeout = retry_timeout
@@ -117,10 +120,13 @@ class Client:
             log.debug("apiserver unavailable, retrying: %s", error)
             await asyncio.sleep(backoff.next())
 
+    def _options(self, dry_run: bool = False, field_validation: str = "") -> pb.WriteOptions:
+        return pb.WriteOptions(dry_run=dry_run, field_validation=field_validation, field_manager=self.field_manager)
+
     async def create(self, obj: Object, *, namespace: str = "", dry_run: bool = False,
                      field_validation: str = "", warnings: builtins.list[str] | None = None) -> Object:
         request = pb.CreateRequest(ref=self._ref_for(obj, namespace), object=orjson.dumps(obj),
-                                   options=pb.WriteOptions(dry_run=dry_run, field_validation=field_validation))
+                                   options=self._options(dry_run, field_validation))
         return _object(await self._call(self._stub.Create, request), warnings)
 
     async def get(self, resource: Resource, name: str, namespace: str = "", *,
@@ -148,18 +154,18 @@ class Client:
     async def update(self, obj: Object, *, dry_run: bool = False, field_validation: str = "",
                      warnings: builtins.list[str] | None = None) -> Object:
         request = pb.UpdateRequest(ref=self._ref_for(obj), object=orjson.dumps(obj),
-                                   options=pb.WriteOptions(dry_run=dry_run, field_validation=field_validation))
+                                   options=self._options(dry_run, field_validation))
         return _object(await self._call(self._stub.Update, request), warnings)
 
     async def update_status(self, obj: Object) -> Object:
-        request = pb.UpdateRequest(ref=self._ref_for(obj), object=orjson.dumps(obj))
+        request = pb.UpdateRequest(ref=self._ref_for(obj), object=orjson.dumps(obj), options=self._options())
         return _object(await self._call(self._stub.UpdateStatus, request))
 
     async def patch(self, resource: Resource, name: str, patch: Any, namespace: str = "", *,
                     patch_type: str = "merge", subresource: str = "", dry_run: bool = False) -> Object:
         body = patch if isinstance(patch, bytes) else orjson.dumps(patch)
         request = pb.PatchRequest(ref=self._ref(resource, namespace, name), patch_type=patch_type, patch=body,
-                                  subresource=subresource, options=pb.WriteOptions(dry_run=dry_run))
+                                  subresource=subresource, options=self._options(dry_run))
         return _object(await self._call(self._stub.Patch, request))
 
     async def delete(self, resource: Resource, name: str, namespace: str = "", *,

@@ -114,7 +114,7 @@ async def run_controllers(client: Client, names: list[str], options: dict[str, A
 
 
 async def run(args: argparse.Namespace) -> None:
-    async with Client(args.apiserver, retry_timeout=float("inf")) as client:
+    async with Client(args.apiserver, retry_timeout=float("inf"), field_manager="kube-controller-manager") as client:
         health = HealthServer(lambda: True)
         port = await health.start("127.0.0.1", args.healthz_port)
         log.info("/healthz and /metrics on port %d", port)

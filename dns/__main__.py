@@ -73,7 +73,7 @@ def upstreams(args: argparse.Namespace) -> list[tuple[str, int]]:
 
 
 async def run(args: argparse.Namespace) -> None:
-    async with Client(args.apiserver, retry_timeout=float("inf")) as client:
+    async with Client(args.apiserver, retry_timeout=float("inf"), field_manager="kube-dns") as client:
         dns: ClusterDNS | None = None
         health = HealthServer(lambda: dns is not None and dns.synced, "informers not synced")
         health_host = "127.0.0.1" if args.listen[0] in ("127.0.0.1", "localhost") else args.listen[0]

@@ -124,7 +124,7 @@ async def run(args: argparse.Namespace) -> None:
     runtime, probe_runner, node_ip = await make_runtime(args)
     names = [args.node_name] if args.hollow_nodes == 1 else [
         f"{args.node_name_prefix}{i}" for i in range(1, args.hollow_nodes + 1)]
-    async with Client(args.apiserver, retry_timeout=float("inf")) as client:
+    async with Client(args.apiserver, retry_timeout=float("inf"), field_manager="kubelet") as client:
         kubelets = []
         for name in names:
             config = make_config(args, name, node_ip)

@@ -53,7 +53,7 @@ def make_mode(args: argparse.Namespace) -> Mode:
 
 
 async def run(args: argparse.Namespace) -> None:
-    async with Client(args.apiserver, retry_timeout=float("inf")) as client:
+    async with Client(args.apiserver, retry_timeout=float("inf"), field_manager="kube-proxy") as client:
         proxier = Proxier(client, make_mode(args), min_sync_period=args.min_sync_period,
                           sync_period=args.sync_period)
         health = HealthServer(proxier.synced.is_set, "rules not synced yet")

@@ -37,7 +37,7 @@ def read_config(path: str) -> SchedulerConfiguration:
 
 
 async def run(args: argparse.Namespace, config: SchedulerConfiguration) -> None:
-    async with Client(args.apiserver, retry_timeout=float("inf")) as client:
+    async with Client(args.apiserver, retry_timeout=float("inf"), field_manager="kube-scheduler") as client:
         scheduler: Scheduler | None = None
 
         async def lead() -> None:

@@ -146,3 +146,16 @@ async def test_one_leader_at_a_time_and_the_standby_takes_over_when_the_leader_s
     task_b.cancel()
     with contextlib.suppress(asyncio.CancelledError, errors.ApiError):
         await task_b
+
+
+async def test_a_clients_writes_are_recorded_under_its_field_manager(apiserver):
+    from client.client import Client
+
+    async with Client(f"127.0.0.1:{apiserver.grpc_port}", field_manager="kube-controller-manager") as c:
+        cm = await c.create({"apiVersion": "v1", "kind": "ConfigMap",
+                             "metadata": {"name": "managed", "namespace": "default"}, "data": {"a": "1"}})
+        cm["data"]["b"] = "2"
+        cm = await c.update(cm)
+        cm = await c.patch("configmaps", "managed", {"data": {"c": "3"}}, "default")
+    managers = {(e["manager"], e["operation"]) for e in cm["metadata"]["managedFields"]}
+    assert managers == {("kube-controller-manager", "Update")}
