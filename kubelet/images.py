@@ -29,10 +29,14 @@ Record = Callable[[str, str, str], None]  # (type, reason, message)
 class ImageError(Exception):
     """The container cannot start because of its image; ``reason`` is the container's waiting reason."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        # When the pod worker should look again: in ImagePullBackOff, when the back-off ends; right
+        # after a failed pull, halfway through the new back-off, so the container shows
+        # ImagePullBackOff in between, as Kubernetes' pod worker (re-syncing every ~10 s) makes it.
+        self.retry_after = retry_after
 
 
 class ImageManager:
@@ -68,7 +72,7 @@ class ImageManager:
         if self.clock() < until:
             message = f'Back-off pulling image "{image}"'
             record("Normal", "BackOff", message)
-            raise ImageError("ImagePullBackOff", message)
+            raise ImageError("ImagePullBackOff", message, until - self.clock())
         record("Normal", "Pulling", f'Pulling image "{image}"')
         started = self.clock()
         try:
@@ -79,7 +83,7 @@ class ImageManager:
             message = f'Failed to pull image "{image}": {e}'
             record("Warning", "Failed", message)
             record("Warning", "Failed", "Error: ErrImagePull")
-            raise ImageError("ErrImagePull", message) from None
+            raise ImageError("ErrImagePull", message, delay / 2) from None
         self._backoff.pop(key, None)
         took = self.clock() - started
         record("Normal", "Pulled", f'Successfully pulled image "{image}" in {took:.3f}s')

@@ -87,6 +87,8 @@ class PodActions:
     containers_to_start: tuple[str, ...] = ()
     containers_to_kill: tuple[tuple[str, str], ...] = ()  # (container name, reason)
     waiting: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (reason, message)
+    # seconds until the first held-back container may start (when to sync again); not part of the plan
+    backoff_remaining: float | None = field(default=None, compare=False)
 
 
 def container_spec_hash(container: Mapping[str, Any]) -> str:
@@ -214,6 +216,7 @@ class _Plan:
         self.to_start: list[str] = []
         self.to_kill: list[tuple[str, str]] = []
         self.waiting: dict[str, tuple[str, str]] = {}
+        self.backoff_remaining: float | None = None
 
     def in_backoff(self, container: Mapping[str, Any]) -> bool:
         """Kubernetes' ``doBackOff``: only an exited container from the same spec is held back."""
@@ -224,8 +227,10 @@ class _Plan:
         if current.spec_hash and current.spec_hash != container_spec_hash(container):
             return False  # the back-off key includes the spec hash: a new spec starts without back-off
         started = current.started_at if current.started_at is not None else current.finished_at
-        if restart_backoff(current.restart_count, current.finished_at, started, self.now) <= 0:
+        remaining = restart_backoff(current.restart_count, current.finished_at, started, self.now)
+        if remaining <= 0:
             return False
+        self.backoff_remaining = min(remaining, self.backoff_remaining or remaining)
         delay = format_duration(backoff_delay(current.restart_count))
         message = f"back-off {delay} restarting failed container={name} pod={_pod_ref(self.pod)}"
         self.waiting[name] = (REASON_CRASH_LOOP, message)
@@ -247,6 +252,7 @@ class _Plan:
             containers_to_start=tuple(self.to_start),
             containers_to_kill=tuple(self.to_kill),
             waiting=dict(self.waiting),
+            backoff_remaining=self.backoff_remaining,
         )
 
 

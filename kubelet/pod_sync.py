@@ -34,7 +34,6 @@ from kubelet.container_env import ContainerConfigError, compute_container_env, r
 from kubelet.images import ImageError
 from kubelet.kubelet_deps import KubeletDeps
 from kubelet.pod_actions import (
-    BACKOFF_INITIAL,
     ContainerStatus,
     PodActions,
     RuntimePodStatus,
@@ -59,6 +58,8 @@ Object = dict[str, Any]
 REQUEUE_WAITING = 1.0  # seconds: how soon to retry a container that could not start (image, config, mount errors)
 # A sandbox that could not be created: a failed sync, which Kubernetes' pod workers retry after backOffPeriod (10 s).
 REQUEUE_SANDBOX_FAILED = 10.0
+PULL_BACKOFF_REASONS = ("ErrImagePull", "ImagePullBackOff")
+BACKOFF_EXPIRY_MARGIN = 0.05  # seconds after a back-off ends before the pod is synced again
 
 
 @dataclass
@@ -68,6 +69,7 @@ class PodSyncState:
     waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
     volume_paths: dict[str, Path] = field(default_factory=dict)
     sandbox_failed: bool = False  # the last sync could not create the pod's sandbox: retry it soon
+    pull_retry_after: float | None = None  # the last sync met an image pull back-off ending in this many seconds
 
 
 def runtime_pod_status(runtime_pod: RuntimePod | None) -> RuntimePodStatus:
@@ -131,6 +133,7 @@ class PodSyncer:
             await self._write_status(pod, runtime_pod, state, {})
             return REQUEUE_WAITING
         probe_failures = self._probe_failures(pod)
+        state.pull_retry_after = None
         actions = compute_pod_actions(pod, runtime_pod_status(runtime_pod), time.time(), probe_failures)
         await self._apply(pod, state, runtime_pod, actions, config_maps, secrets, set(probe_failures))
         for name, (_reason, message) in actions.waiting.items():
@@ -228,6 +231,8 @@ class PodSyncer:
                                               env=env, mounts=mounts, node_name=self.node_name)
         except ImageError as e:
             state.waiting[name] = (e.reason, e.message)
+            if e.retry_after is not None:
+                state.pull_retry_after = min(e.retry_after, state.pull_retry_after or e.retry_after)
             return
         except (ContainerConfigError, VolumeError) as e:
             state.waiting[name] = ("CreateContainerConfigError", str(e))
@@ -359,9 +364,14 @@ class PodSyncer:
         if state.sandbox_failed:
             return REQUEUE_SANDBOX_FAILED
         if state.waiting:
+            pulls_only = all(reason in PULL_BACKOFF_REASONS for reason, _ in state.waiting.values())
+            if pulls_only and state.pull_retry_after is not None:
+                return max(state.pull_retry_after, 0.0) + BACKOFF_EXPIRY_MARGIN  # when the pull back-off ends
             return REQUEUE_WAITING
-        if actions.waiting:
-            return BACKOFF_INITIAL / 10  # re-check the crash-loop back-off about once a second
+        if actions.backoff_remaining is not None:
+            # Sync again when the back-off ends (not every second: each sync in back-off records a
+            # BackOff event, and Kubernetes' describe shows about one per back-off period).
+            return actions.backoff_remaining + BACKOFF_EXPIRY_MARGIN
         return None
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,6 +100,33 @@ async def test_a_crashing_container_is_restarted_with_back_off(client, hollow_no
     assert status["lastState"]["terminated"]["exitCode"] == 1
     assert status["lastState"]["terminated"]["reason"] == "Error"
     assert "back-off 10s restarting failed container=app" in status["state"]["waiting"]["message"]
+
+
+async def test_a_container_in_back_off_is_synced_again_when_the_back_off_ends(client, tmp_path: Path):
+    node = HollowNode(client, tmp_path)
+    node.config = replace(node.config, sync_frequency=60.0)  # Kubernetes' default: only the back-off wakes it
+    await node.start()
+    try:
+        notes = {"fake.kubeling.io/exit-after.app": "0.1", "fake.kubeling.io/exit-code.app": "1"}
+        await client.create(pod_manifest("patient", annotations=notes))
+
+        async def crash_looping() -> bool:
+            waiting = _container_status(await _pod(client, "patient")).get("state", {}).get("waiting", {})
+            return waiting.get("reason") == "CrashLoopBackOff"
+
+        await eventually(crash_looping, timeout=10)
+        await asyncio.sleep(6)  # inside the first 10 s back-off
+        events = await client.list("events", "default", field_selector="involvedObject.name=patient,reason=BackOff")
+        backoffs = sum(event.get("count", 1) for event in events["items"])
+        assert 1 <= backoffs <= 2, f"{backoffs} BackOff events in 6 s of one 10 s back-off"
+        restarts = _container_status(await _pod(client, "patient"))["restartCount"]
+
+        async def restarted_when_the_back_off_ended() -> bool:
+            return _container_status(await _pod(client, "patient"))["restartCount"] > restarts
+
+        await eventually(restarted_when_the_back_off_ended, timeout=8)
+    finally:
+        await node.stop()
 
 
 async def test_restart_policy_never_leaves_a_failed_pod_failed(client, hollow_node: HollowNode):

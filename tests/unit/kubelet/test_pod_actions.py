@@ -269,3 +269,14 @@ def test_inputs_are_not_mutated() -> None:
     before = repr(p)
     compute_pod_actions(p, RuntimePodStatus(), NOW)
     assert repr(p) == before
+
+
+def test_the_plan_says_when_the_first_back_off_ends_so_the_worker_syncs_then() -> None:
+    actions = compute_pod_actions(pod([WEB, SIDE]), ready(exited(WEB, restarts=2, ago=5.0),
+                                                          exited(SIDE, restarts=1, ago=3.0)), NOW)
+    assert set(actions.waiting) == {"web", "side"}
+    assert actions.backoff_remaining == 7.0  # side: 10 s back-off, 3 s ago; web: 20 s, 5 s ago
+
+
+def test_no_back_off_no_resync_time() -> None:
+    assert compute_pod_actions(pod(), ready(running(WEB)), NOW).backoff_remaining is None
