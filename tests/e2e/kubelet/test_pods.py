@@ -99,6 +99,15 @@ async def test_restart_policy_never_and_on_failure_end_in_failed_and_succeeded(c
     assert container_status(succeeded, "c")["state"]["terminated"]["reason"] == "Completed"
 
 
+async def test_a_finished_pod_keeps_the_ip_it_ran_with(client, docker_node: DockerNode):
+    await create(client, docker_node, "brief", [sh("c", "exit 0")], restart_policy="Never")
+    await wait_phase(client, "brief", "Succeeded")
+    await asyncio.sleep(2.0)  # the sandbox is removed by now; the status written after that keeps the IP
+    status = (await get_pod(client, "brief"))["status"]
+    assert status.get("podIP"), status
+    assert status["podIPs"] == [{"ip": status["podIP"]}]
+
+
 async def test_a_crashing_container_goes_into_crash_loop_back_off(client, docker_node: DockerNode):
     await create(client, docker_node, "crasher", [sh("c", "echo boom; exit 1")])
 

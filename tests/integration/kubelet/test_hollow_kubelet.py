@@ -304,3 +304,19 @@ async def test_one_process_hosts_many_hollow_nodes(client, tmp_path):
     finally:
         for node in nodes:
             await node.stop()
+
+
+@pytest.mark.parametrize("exit_after", ["0", "0.05", "0.3"])
+async def test_a_pod_that_finishes_at_once_keeps_its_pod_ip(client, hollow_node: HollowNode, exit_after: str):
+    notes = {"fake.kubeling.io/exit-after.app": exit_after}
+    await client.create(pod_manifest("brief", annotations=notes, restart_policy="Never"))
+
+    async def finished() -> Object | None:
+        status = (await _pod(client, "brief")).get("status") or {}
+        return status if status.get("phase") == "Succeeded" else None
+
+    status = await eventually(finished, timeout=10)
+    await asyncio.sleep(1.0)  # the sandbox is gone by now; later writes must keep the IP
+    status = (await _pod(client, "brief"))["status"]
+    assert status.get("podIP"), status
+    assert status["podIPs"] == [{"ip": status["podIP"]}]
