@@ -192,6 +192,15 @@ class Unavailable(ApiError):
     pass
 
 
+class TooManyRequests(ApiError):
+    """429: the server is busy (details.retryAfterSeconds says when to retry) or, for an eviction, a
+    disruption budget does not allow it now."""
+
+    @property
+    def retry_after(self) -> int:
+        return int((self.details or {}).get("retryAfterSeconds") or 0)
+
+
 _CLASS_BY_REASON: dict[str, type[ApiError]] = {
     REASON_NOT_FOUND: NotFound,
     REASON_ALREADY_EXISTS: AlreadyExists,
@@ -202,6 +211,7 @@ _CLASS_BY_REASON: dict[str, type[ApiError]] = {
     REASON_FORBIDDEN: Forbidden,
     REASON_REQUEST_ENTITY_TOO_LARGE: TooLarge,
     REASON_SERVICE_UNAVAILABLE: Unavailable,
+    REASON_TOO_MANY_REQUESTS: TooManyRequests,
 }
 
 
@@ -277,6 +287,11 @@ def internal(message: str) -> ApiError:
 
 def unavailable(message: str) -> Unavailable:
     return Unavailable(503, REASON_SERVICE_UNAVAILABLE, message)
+
+
+def too_many_requests(message: str, retry_after_seconds: int = 0) -> TooManyRequests:
+    details = {"retryAfterSeconds": retry_after_seconds} if retry_after_seconds else {}
+    return TooManyRequests(429, REASON_TOO_MANY_REQUESTS, message, details)
 
 
 def method_not_allowed(message: str) -> ApiError:

@@ -34,6 +34,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reuse-port", action="store_true",
                         help="share the gRPC and HTTP ports with other apiservers on this host (SO_REUSEPORT): "
                              "HA apiservers behind one address, the kernel spreading connections")
+    parser.add_argument("--max-requests-inflight", type=int, default=400,
+                        help="read-only requests worked on at once; more are answered 429 (0: no limit)")
+    parser.add_argument("--max-mutating-requests-inflight", type=int, default=200,
+                        help="mutating requests worked on at once; more are answered 429 (0: no limit)")
     parser.add_argument("--default-not-ready-toleration-seconds", type=int, default=300,
                         help="tolerationSeconds of the not-ready:NoExecute toleration every pod gets")
     parser.add_argument("--default-unreachable-toleration-seconds", type=int, default=300,
@@ -59,6 +63,8 @@ async def run(args: argparse.Namespace) -> None:
                           watch_cache_capacity=args.watch_cache_capacity,
                           bookmark_interval=args.bookmark_interval,
                           watch_batch_interval=args.watch_batch_interval, reuse_port=args.reuse_port,
+                          max_requests_inflight=args.max_requests_inflight,
+                          max_mutating_requests_inflight=args.max_mutating_requests_inflight,
                           default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
                           default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
                           service_cluster_ip_range=args.service_cluster_ip_range,

@@ -22,6 +22,7 @@ from apimachinery import errors
 from apimachinery.kinds import ResourceType
 from apiserver import metrics
 from apiserver.cache_watcher import OutEvent
+from apiserver.inflight import InflightLimiter
 from apiserver.registry.deletion import parse_delete_options
 from apiserver.registry.listing import ListOptions
 from apiserver.registry.store import Registry, WriteOptions, WriteResult, decode_body
@@ -79,8 +80,10 @@ def add_resources_service(servicer: ResourcesServicer, server: grpc.aio.Server) 
 
 
 class ResourcesServicer(pb_grpc.ResourcesServicer):
-    def __init__(self, registry: Registry, watch_batch_interval: float = 0.01) -> None:
+    def __init__(self, registry: Registry, watch_batch_interval: float = 0.01,
+                 limiter: InflightLimiter | None = None) -> None:
         self.registry = registry
+        self.limiter = limiter or InflightLimiter(0, 0)  # shared with the HTTP API: one budget per apiserver
         # After a watch stream sends a message it waits this long before the next one, so under
         # load each message carries every event pending by then (an idle stream sends at once).
         self.watch_batch_interval = watch_batch_interval
@@ -96,7 +99,8 @@ class ResourcesServicer(pb_grpc.ResourcesServicer):
                      call: Callable[[], Awaitable[T]]) -> T:
         started, code = time.perf_counter(), 200
         try:
-            return await call()
+            with self.limiter.admit(verb):
+                return await call()
         except errors.ApiError as e:
             code = e.code
             await _abort(context, e)

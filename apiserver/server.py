@@ -25,6 +25,7 @@ from apiserver.authorization import new_authorizer
 from apiserver.compaction import Compactor
 from apiserver.grpc_service import ResourcesServicer, add_resources_service
 from apiserver.http_api import add_api_routes
+from apiserver.inflight import InflightLimiter
 from apiserver.registry.store import Registry
 from apiserver.registry.validation import Validation
 from apiserver.service_networking import ServiceNetworking
@@ -50,6 +51,8 @@ class ServerConfig:
     watch_batch_interval: float = 0.01
     # Several apiservers on one host share the ports (SO_REUSEPORT; the kernel spreads connections).
     reuse_port: bool = False
+    max_requests_inflight: int = 400  # read-only requests worked on at once (0: no limit)
+    max_mutating_requests_inflight: int = 200
     default_not_ready_toleration_seconds: int = 300
     default_unreachable_toleration_seconds: int = 300
     service_cluster_ip_range: str = "10.96.0.0/16"
@@ -65,6 +68,7 @@ class APIServer:
         self.config = config
         self.kinds = kinds or default_registry()
         self.authorizer = new_authorizer(config.authorization_mode)
+        self.limiter = InflightLimiter(config.max_requests_inflight, config.max_mutating_requests_inflight)
         self.storage = EtcdStorage(config.etcd_endpoint)
         self.services = ServiceNetworking(self.storage, config)
         self.caches: dict[str, WatchCache] = {}
@@ -161,7 +165,7 @@ class APIServer:
                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.so_reuseport", int(self.config.reuse_port))]
         self._grpc = grpc.aio.server(options=options)
-        servicer = ResourcesServicer(self.registry, self.config.watch_batch_interval)
+        servicer = ResourcesServicer(self.registry, self.config.watch_batch_interval, self.limiter)
         add_resources_service(servicer, self._grpc)
         address = f"{self.config.bind_address}:{self.grpc_port}"  # a restart keeps the port it had
         self.grpc_port = self._grpc.add_insecure_port(address)

@@ -115,10 +115,11 @@ class Client:
                 return await method(request, timeout=self.timeout)
             except grpc.aio.AioRpcError as e:
                 error = api_error(e)
-            if not isinstance(error, errors.Unavailable) or time.monotonic() >= deadline:
+            delay = _retry_delay(error, backoff)
+            if delay is None or time.monotonic() + delay > deadline:
                 raise error
-            log.debug("apiserver unavailable, retrying: %s", error)
-            await asyncio.sleep(backoff.next())
+            log.debug("retrying in %.2fs: %s", delay, error)
+            await asyncio.sleep(delay)
 
     def _options(self, dry_run: bool = False, field_validation: str = "") -> pb.WriteOptions:
         return pb.WriteOptions(dry_run=dry_run, field_validation=field_validation, field_manager=self.field_manager)
@@ -209,6 +210,17 @@ class Client:
             raise api_error(e) from None
         finally:
             stream.cancel()
+
+
+def _retry_delay(error: errors.ApiError, backoff: Backoff) -> float | None:
+    """How long to wait before retrying, or None: an unavailable apiserver is retried with backoff; a 429
+    with a retryAfterSeconds (the apiserver's max-in-flight limit) after that long, as client-go does. A 429
+    without one (an eviction a disruption budget refuses) is the caller's to handle."""
+    if isinstance(error, errors.Unavailable):
+        return backoff.next()
+    if isinstance(error, errors.TooManyRequests) and error.retry_after > 0:
+        return float(error.retry_after)
+    return None
 
 
 def _object(response: pb.ObjectResponse, warnings: list[str] | None = None) -> Object:

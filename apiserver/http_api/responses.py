@@ -62,7 +62,11 @@ def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None
 
 
 def error_response(error: errors.ApiError) -> web.Response:
-    return json_response(error.to_status(), error.code)
+    response = json_response(error.to_status(), error.code)
+    retry_after = (error.details or {}).get("retryAfterSeconds")
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def guarded(handler: Handler) -> Handler:
