@@ -134,12 +134,8 @@ class KubeletAPI(pb_grpc.KubeletServicer):
         if not start.command:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "you must specify at least 1 command")
         cid = await self._container_id(context, start.namespace, start.pod, start.container)
-        try:
-            session = await self.runtime.exec_session(cid, list(start.command), stdin=start.stdin, tty=start.tty)
-        except RuntimeFailure as e:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
-            return
-        async for frame in relay_session(session, start, frames):
+        session = self.runtime.exec_session(cid, list(start.command), stdin=start.stdin, tty=start.tty)
+        async for frame in self._relay(session, start, frames, context):
             yield frame
 
     async def Attach(self, request_iterator: AsyncIterator[pb.ExecFrame],
@@ -147,8 +143,16 @@ class KubeletAPI(pb_grpc.KubeletServicer):
         frames = aiter(request_iterator)
         start = await self._start_frame(frames, context)
         cid = await self._container_id(context, start.namespace, start.pod, start.container)
+        async for frame in self._relay(self.runtime.attach(cid, stdin=start.stdin, tty=start.tty), start, frames,
+                                       context):
+            yield frame
+
+    @staticmethod
+    async def _relay(opening: Awaitable[ExecSession], start: pb.ExecStart, frames: AsyncIterator[pb.ExecFrame],
+                     context: grpc.aio.ServicerContext) -> AsyncIterator[pb.ExecFrame]:
+        """Open the exec or attach session (a runtime failure ends the call), then relay it both ways."""
         try:
-            session = await self.runtime.attach(cid, stdin=start.stdin, tty=start.tty)
+            session = await opening
         except RuntimeFailure as e:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
             return
