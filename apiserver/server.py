@@ -177,7 +177,7 @@ class APIServer:
         app = web.Application()
         add_health_routes(app, lambda: self.ready, "not ready: watch caches are still loading")
         assert self.registry is not None
-        add_api_routes(app, self.registry, self.authorizer)
+        add_api_routes(app, self.registry, self.authorizer, self.limiter)
         self._http = web.AppRunner(app, access_log=None)
         await self._http.setup()
         site = web.TCPSite(self._http, self.config.bind_address, self.http_port,

@@ -12,13 +12,18 @@ from aiohttp import web
 from apiserver.authorization import AlwaysAllow, Authorizer
 from apiserver.http_api.discovery_routes import add_discovery_routes
 from apiserver.http_api.handlers import add_resource_routes
+from apiserver.http_api.inflight_filter import inflight_middleware
 from apiserver.http_api.openapi import add_openapi_routes
 from apiserver.http_api.pod_proxy import add_pod_proxy_routes
 from apiserver.http_api.reviews import add_review_routes
+from apiserver.inflight import InflightLimiter
 from apiserver.registry.store import Registry
 
 
-def add_api_routes(app: web.Application, registry: Registry, authorizer: Authorizer | None = None) -> None:
+def add_api_routes(app: web.Application, registry: Registry, authorizer: Authorizer | None = None,
+                   limiter: InflightLimiter | None = None) -> None:
+    if limiter is not None:
+        app.middlewares.append(inflight_middleware(limiter))
     add_discovery_routes(app, registry.kinds)
     add_pod_proxy_routes(app, registry)  # before the generic /api/{tail} route
     add_review_routes(app, authorizer or AlwaysAllow())  # before the generic /apis/{tail} route

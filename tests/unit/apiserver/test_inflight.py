@@ -129,3 +129,32 @@ async def test_a_429_without_retry_after_is_the_callers_to_handle() -> None:
             await client._call(method, None)
     finally:
         await client.close()
+
+
+async def test_the_http_api_answers_429_past_the_budget_and_does_not_count_watches() -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from apiserver.http_api.inflight_filter import inflight_middleware
+
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response({})
+
+    app = web.Application(middlewares=[inflight_middleware(InflightLimiter(max_readonly=1, max_mutating=1))])
+    app.router.add_get("/api/v1/pods", slow)
+    app.router.add_get("/api/v1/namespaces/d/pods/p/log", slow)
+    async with TestClient(TestServer(app)) as http:
+        held = asyncio.ensure_future(http.get("/api/v1/pods"))
+        await asyncio.sleep(0.1)
+        refused = await http.get("/api/v1/pods")
+        assert refused.status == 429
+        assert refused.headers["Retry-After"] == "1"
+        assert (await refused.json())["reason"] == "TooManyRequests"
+        watch = asyncio.ensure_future(http.get("/api/v1/pods?watch=1"))
+        logs = asyncio.ensure_future(http.get("/api/v1/namespaces/d/pods/p/log"))
+        await asyncio.sleep(0.1)
+        release.set()
+        assert [(await r).status for r in (held, watch, logs)] == [200, 200, 200]
