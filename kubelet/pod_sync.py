@@ -356,7 +356,8 @@ class PodSyncer:
         # informer's copy, which may not have caught up with it (e.g. the IP of a pod that finished at once).
         last_sent = self.deps.status.last_sent(uid)
         status = compute_pod_status(
-            {**pod, "status": last_sent} if last_sent is not None else pod, runtime_pod, waiting={**state.waiting, **backoff_waiting},
+            {**pod, "status": last_sent} if last_sent is not None else pod, runtime_pod,
+            waiting={**state.waiting, **backoff_waiting},
             ready={n: n in running and prober.is_ready(uid, n) for n in names},
             started={n: n in running and prober.is_started(uid, n) for n in names},
             host_ip=self.deps.host_ip, now=now_rfc3339(), runtime_name=self.runtime.name)
