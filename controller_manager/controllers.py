@@ -25,6 +25,7 @@ CONTROLLERS: dict[str, str] = {
     "endpointslice": "controller_manager.endpointslice:EndpointSliceController",
     "serviceaccount": "controller_manager.serviceaccount:ServiceAccountController",
     "podgc": "controller_manager.podgc:PodGCController",
+    "disruption": "controller_manager.disruption:DisruptionController",
     "nodeipam": "controller_manager.nodeipam:NodeIpamController",
     "service-lb": "controller_manager.service_lb:ServiceLBController",
 }

@@ -6,9 +6,10 @@
   (spec.replicas, status.replicas, status.selector as a label-selector string) and writes go
   through a merge patch of `spec.replicas` (with the Scale's resourceVersion as a precondition).
 - `binding`: POST a Binding `{target: {name}}` → `Registry.bind`; answered 201 with a Success Status.
-- `eviction`: POST a policy/v1 Eviction → the pod is deleted with the Eviction's deleteOptions
-  (graceful as any pod delete); 201 with a Success Status. Until PodDisruptionBudgets exist there
-  is no budget to refuse an eviction (then it will answer 429 TooManyRequests, as Kubernetes does).
+- `eviction`: POST a policy/v1 Eviction → the pod's PodDisruptionBudget is asked and the pod deleted
+  with the Eviction's deleteOptions (graceful as any pod delete); 201 with a Success Status, or 429
+  TooManyRequests when the budget allows no disruption now (`apiserver/registry/eviction_rest.py`).
+  `?dryRun=All` and the Eviction's `deleteOptions.dryRun` must agree; either makes it a dry run.
 - `finalize`: PUT of a Namespace, written as an update.
 Any other subresource is a 404.
 """
@@ -24,8 +25,16 @@ from apimachinery import errors
 from apimachinery.kinds import ResourceType
 from apiserver.http_api import discovery
 from apiserver.http_api.paths import Target, not_found
-from apiserver.http_api.responses import json_response, patch_options, patch_type, read_object, write_options
+from apiserver.http_api.responses import (
+    dry_run,
+    json_response,
+    patch_options,
+    patch_type,
+    read_object,
+    write_options,
+)
 from apiserver.registry.deletion import parse_delete_options
+from apiserver.registry.eviction_rest import EvictionREST
 from apiserver.registry.patch import apply_patch
 from apiserver.registry.store import Registry, WriteOptions, WriteResult
 
@@ -122,8 +131,8 @@ class Subresources:
         named = (eviction.get("metadata") or {}).get("name")
         if named and named != target.name:
             raise errors.bad_request(f"name in URL does not match name in Eviction object ({named})")
-        options = parse_delete_options(eviction.get("deleteOptions"))
-        await self.registry.delete(rt, target.namespace, target.name, options)
+        options = parse_delete_options(_propagate_dry_run(eviction.get("deleteOptions"), dry_run(request)))
+        await EvictionREST(self.registry).evict(target.namespace, target.name, options)
         return json_response(SUCCESS_CREATED, 201)
 
     async def _binding(self, request: web.Request, target: Target) -> web.Response:
@@ -135,3 +144,15 @@ class Subresources:
         uid = (binding.get("metadata") or {}).get("uid", "")
         await self.registry.bind(target.namespace, target.name, node, uid)
         return json_response(SUCCESS_CREATED, 201)
+
+
+def _propagate_dry_run(raw: Any, query_dry_run: bool) -> Object:
+    """propagateDryRun: the request's dryRun goes into the Eviction's deleteOptions; both set must agree."""
+    options: Object = dict(raw) if isinstance(raw, dict) else {}
+    requested = ["All"] if query_dry_run else []
+    if not options.get("dryRun"):
+        options["dryRun"] = requested
+    elif requested and options["dryRun"] != requested:
+        raise errors.bad_request(f"Non-matching dry-run options in request and content: {requested} and "
+                                 f"{options['dryRun']}")
+    return options

@@ -269,6 +269,11 @@ def _cronjob_cells(cj: Obj, now: datetime) -> list[Any]:
             *container_cells(dig(job_spec, "template", "spec")), format_selector(dig(job_spec, "selector"))]
 
 
+def _budget(pdb: Obj, field: str) -> str:
+    value = dig(pdb, "spec", field)
+    return "N/A" if value is None else str(value)
+
+
 def _wide_cols(selector_doc: str | None) -> list[Obj]:
     cols = [col("Containers", CONTAINERS_DOC, priority=1), col("Images", IMAGES_DOC, priority=1)]
     return cols if selector_doc is None else [*cols, col("Selector", selector_doc, priority=1)]
@@ -322,6 +327,12 @@ WORKLOAD_TABLES: dict[str, KindTable] = {
         col("Active", "A list of pointers to currently running jobs.", type_="integer"),
         col("Last Schedule", "Information when was the last time the job was successfully scheduled."),
         age_col(), *_wide_cols("A label query over pods that should match the pod count.")], _cronjob_cells),
+    "PodDisruptionBudget": KindTable([  # printPodDisruptionBudget
+        name_col(), col("Min Available", "The minimum number of pods that must be available."),
+        col("Max Unavailable", "The maximum number of pods that may be unavailable."),
+        col("Allowed Disruptions", "Calculated number of pods that may be disrupted at this time.", type_="integer"),
+        age_col()], lambda o, now: [meta_name(o), _budget(o, "minAvailable"), _budget(o, "maxUnavailable"),
+                                    as_int(dig(o, "status", "disruptionsAllowed")), obj_age(o, now)]),
     "Lease": KindTable([
         name_col(), col("Holder", "holderIdentity contains the identity of the holder of a current lease."),
         age_col()], lambda o, now: [meta_name(o), dig(o, "spec", "holderIdentity") or "", obj_age(o, now)]),

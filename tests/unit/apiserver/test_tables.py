@@ -220,6 +220,18 @@ def test_event_columns_lead_with_last_seen_and_name_is_wide() -> None:
     assert cols[-1] == {**cols[-1], "name": "Name", "format": "name", "priority": 1}
 
 
+
+PDB = ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets")
+
+
+@pytest.mark.parametrize(("spec", "min_available", "max_unavailable"), [
+    ({"minAvailable": 2}, "2", "N/A"), ({"maxUnavailable": "25%"}, "N/A", "25%"), ({}, "N/A", "N/A")])
+def test_pdb_columns_show_the_budget_and_allowed_disruptions(spec: dict[str, Any], min_available: str,
+                                                             max_unavailable: str) -> None:
+    row = cells(PDB, {"metadata": meta(), "spec": spec, "status": {"disruptionsAllowed": 1}})
+    assert row == {"Name": "web", "Min Available": min_available, "Max Unavailable": max_unavailable,
+                   "Allowed Disruptions": 1, "Age": "5m"}
+
 # ---- the Table envelope -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("include", "expected"), [

@@ -23,6 +23,7 @@ SOURCES = {
     "nodelifecycle": "node-controller",
     "nodeipam": "cidrAllocator",
     "service-lb": "service-controller",
+    "disruption": "controllermanager",
 }
 
 
