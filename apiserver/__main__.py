@@ -50,8 +50,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the address in the kubernetes Service's endpoints (default: --bind-address; the lab "
                              "passes the kubeling network's gateway 10.244.0.1 so pods can reach it)")
     parser.add_argument("--authorization-mode", type=authorization_mode, default="AlwaysAllow",
-                        help=f"ordered comma-separated authorizers: {', '.join(MODES)}; they answer the access "
-                             "reviews (kubectl auth can-i); every request is system:anonymous (no authentication)")
+                        help=f"ordered comma-separated authorizers: {', '.join(MODES)}; every HTTP API request "
+                             "(but /healthz, /livez, /readyz) and access review (kubectl auth can-i) is put to them, "
+                             "a refusal is 403 Forbidden; every request is system:anonymous (no authentication); "
+                             "the gRPC API is not authorized")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 

@@ -11,9 +11,11 @@ authentication yet) and `AlwaysDeny` (nothing is, with the reason "Everything is
 `new_authorizer("A,B")` chains modes as kube-apiserver does; a future RBAC authorizer is one more
 class with the same two methods.
 
-Today the authorizer answers the access reviews (`reviews`); ordinary API requests are not yet
-checked against it (kube-apiserver's authorization filter), so AlwaysDeny changes what the
-reviews answer, not what kubectl may do.
+Every HTTP API request is put to the authorizer before its handler runs (kube-apiserver's
+WithAuthorization filter, `apiserver.http_api.authorization_filter`), as is every access review;
+`forbidden` is the 403 a request it does not allow gets. Under AlwaysDeny even discovery and
+`kubectl auth can-i` are refused; only /healthz, /livez and /readyz stay open (kubeling's
+supervisor polls them). The gRPC API, the components' internal wire, is not authorized.
 """
 
 from __future__ import annotations
@@ -144,6 +146,7 @@ class Union:
                      "\n".join(rules.evaluation_error for rules in found if rules.evaluation_error))
 
 
+SANITIZE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})  # responsewriters' sanitizer
 MODES: dict[str, type[AlwaysAllow] | type[AlwaysDeny]] = {"AlwaysAllow": AlwaysAllow, "AlwaysDeny": AlwaysDeny}
 
 
@@ -173,7 +176,7 @@ def forbidden_message(attributes: Attributes) -> str:
 
 def forbidden(attributes: Attributes, reason: str) -> errors.ApiError:
     """The 403 a request the authorizer did not allow gets (responsewriters.ForbiddenStatusError)."""
-    text = forbidden_message(attributes) + (f": {reason}" if reason else "")
+    text = forbidden_message(attributes).translate(SANITIZE) + (f": {reason}" if reason else "")
     resource = attributes.resource
     if attributes.resource_request and resource:
         qualified = f"{resource}.{attributes.api_group}" if attributes.api_group else resource

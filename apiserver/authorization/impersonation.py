@@ -38,6 +38,11 @@ class Request:
         return AUTHENTICATION if self.resource in ("uids", "userextras") else ""
 
 
+def wants_impersonation(header_names: Iterable[str]) -> bool:
+    """Whether any header asks to impersonate (the cheap test every request makes)."""
+    return any(name[:12].lower() == "impersonate-" for name in header_names)
+
+
 def impersonation_requests(headers: Iterable[tuple[str, str]]) -> list[Request]:
     """What the headers ask to impersonate, user first; BadRequest if they name no user."""
     pairs = [(key.lower(), value) for key, value in headers]

@@ -4,7 +4,8 @@ Registered before the generic `/apis/{tail}` route. A body is decoded like any c
 or protobuf), checked against the kind's schema (`fieldValidation`), then answered 201 with the
 review's status; any other method on these paths is 405, as for kube-apiserver's create-only
 resources. Every request is the anonymous user's (kubeling has no authentication yet), or the
-user it impersonates (`kubectl --as`) if the authorizer lets anonymous impersonate.
+user it impersonates (`kubectl --as`), as the impersonation filter (`authorization_filter`) found;
+the authorization filter has already let the requester create the review.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from aiohttp import web
 
 from apimachinery import errors
 from apimachinery.kinds import ResourceType
-from apiserver.authorization import ANONYMOUS, Authorizer, UserInfo
+from apiserver.authorization import Authorizer, UserInfo
 from apiserver.authorization import reviews as review
-from apiserver.authorization.impersonation import impersonate
+from apiserver.http_api.authorization_filter import requester
 from apiserver.http_api.responses import Handler, guarded, json_response, read_object, write_options
 from apiserver.registry import objects
 from apiserver.registry.validation import Validation
@@ -37,7 +38,7 @@ class Reviews:
         async def create(request: web.Request) -> web.StreamResponse:
             if request.method != "POST":
                 raise errors.method_not_allowed("the server does not allow this method on the requested resource")
-            user = impersonate(request.headers.items(), ANONYMOUS, self.authorizer)
+            user = requester(request)
             obj = await read_object(request)
             objects.check_type(rt, obj)
             obj.pop("status", None)  # the server's to fill; clients send an empty one

@@ -18,6 +18,9 @@ from apiserver.authorization import (
     Verdict,
     new_authorizer,
 )
+from apiserver.authorization.authorizer import forbidden
+from apiserver.authorization.impersonation import wants_impersonation
+from apiserver.http_api.authorization_filter import authorization_middleware, is_always_allowed
 
 LIST_PODS = Attributes(ANONYMOUS, "list", namespace="default", resource="pods")
 
@@ -78,7 +81,7 @@ def test_a_union_concatenates_rules_and_is_incomplete_if_any_part_is() -> None:
 
 
 @pytest.mark.parametrize(("mode", "allowed"), [("AlwaysAllow", True), ("AlwaysDeny", False),
-                                               ("AlwaysDeny,AlwaysAllow", True)])
+                                               ("AlwaysDeny,AlwaysAllow", True), ("AlwaysAllow,AlwaysDeny", True)])
 def test_new_authorizer_builds_the_modes_named_by_the_flag(mode: str, allowed: bool) -> None:
     assert new_authorizer(mode).authorize(LIST_PODS).allowed is allowed
 
@@ -87,3 +90,34 @@ def test_new_authorizer_builds_the_modes_named_by_the_flag(mode: str, allowed: b
 def test_new_authorizer_rejects_unknown_empty_or_repeated_modes(mode: str) -> None:
     with pytest.raises(ValueError):
         new_authorizer(mode)
+
+
+def test_a_forbidden_resource_request_names_the_object_and_where_it_is() -> None:
+    error = forbidden(Attributes(ANONYMOUS, "delete", namespace="x", resource="namespaces", name="x"), "nope")
+    assert (error.code, error.reason) == (403, "Forbidden")
+    assert error.message == ('namespaces "x" is forbidden: User "system:anonymous" cannot delete resource '
+                             '"namespaces" in API group "" in the namespace "x": nope')
+    assert error.details == {"name": "x", "kind": "namespaces"}
+
+
+def test_a_forbidden_message_escapes_html_in_what_the_request_named_as_kubernetes_does() -> None:
+    error = forbidden(Attributes(ANONYMOUS, "get", False, path="/<script>&"), "")
+    assert error.message == 'forbidden: User "system:anonymous" cannot get path "/&lt;script&gt;&amp;"'
+
+
+def test_always_allow_needs_no_authorization_filter_but_any_chain_does() -> None:
+    assert authorization_middleware(AlwaysAllow()) is None
+    assert authorization_middleware(AlwaysDeny()) is not None
+    assert authorization_middleware(new_authorizer("AlwaysAllow,AlwaysDeny")) is not None
+
+
+@pytest.mark.parametrize(("names", "wanted"), [(["Accept", "User-Agent"], False), (["Impersonate-User"], True),
+                                               (["impersonate-group"], True), (["IMPERSONATE-EXTRA-scopes"], True)])
+def test_any_impersonate_header_asks_for_impersonation(names: list[str], wanted: bool) -> None:
+    assert wants_impersonation(names) is wanted
+
+
+@pytest.mark.parametrize(("path", "open_"), [("/healthz", True), ("/readyz", True), ("/livez/ping", True),
+                                             ("/healthzx", False), ("/version", False), ("/metrics", False)])
+def test_only_the_health_checks_skip_authorization(path: str, open_: bool) -> None:
+    assert is_always_allowed(path) is open_
