@@ -34,6 +34,7 @@ from apiserver.watch_cache import WatchCache
 from client.health_server import add_health_routes
 
 log = logging.getLogger(__name__)
+STARTUP_CACHE_TIMEOUT = 60.0  # seconds for every watch cache to replay history at start
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -135,8 +136,9 @@ class APIServer:
                                bookmark_interval=self.config.bookmark_interval)
             self.caches[rt.group_resource] = cache
         await asyncio.gather(*(cache.start(history_from) for cache in self.caches.values()))
-        # History replays through the watch; wait until each cache has caught up with "now".
-        await asyncio.gather(*(cache.wait_fresh(current) for cache in self.caches.values()))
+        # History replays through the watch; wait until each cache has caught up with "now". Every cache replays
+        # the same window at once, so this may take far longer than a request may wait for freshness.
+        await asyncio.gather(*(cache.wait_fresh(current, STARTUP_CACHE_TIMEOUT) for cache in self.caches.values()))
 
     async def _namespace(self, name: str) -> dict | None:
         assert self.registry is not None

@@ -189,15 +189,16 @@ class WatchCache:
 
     # -- serving ---------------------------------------------------------------------------
 
-    async def wait_fresh(self, revision: int) -> None:
-        """Return once the cache has seen `revision`; 504 Timeout if it does not within the limit."""
+    async def wait_fresh(self, revision: int, timeout: float | None = None) -> None:
+        """Return once the cache has seen `revision`; 504 Timeout if it does not within `timeout` (default: the
+        cache's fresh_timeout)."""
         if revision <= self.revision or await self._caught_up(revision, NATURAL_WAIT_SECONDS):
             return
         marker = await self.storage.put(self.prefix + MARKER_SUFFIX, b"")
         if marker <= revision:
             raise errors.ApiError(504, errors.REASON_TIMEOUT,
                                   f"Too large resource version: {revision}, current: {marker - 1}")
-        if not await self._caught_up(marker, self._fresh_timeout):
+        if not await self._caught_up(marker, self._fresh_timeout if timeout is None else timeout):
             raise errors.ApiError(504, errors.REASON_TIMEOUT, f"the watch cache of {self.rt.plural} did not "
                                   f"catch up with revision {revision} in time")
 
